@@ -1,0 +1,48 @@
+# One entry point for people and CI. `make demo` runs the main job, `make test` runs every check CI runs.
+# Both set up what they need on a fresh machine (python3, node and npm only) and are no-ops to re-set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+# The pinned Node 22 and cdk CLI from package.json come first: the machine's Node 20 is end-of-life.
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo test synth lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+
+synth: setup
+	cdk synth --quiet --no-notices
+
+demo: setup
+	$(BIN)/python -m demo $(if $(EVENTS),--events $(EVENTS))
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf cdk.out .pytest_cache
