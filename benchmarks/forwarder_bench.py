@@ -1,0 +1,297 @@
+"""The forwarder's cost, as ratios to a minimal forwarder measured side by side in the same run.
+
+``python -m benchmarks.forwarder_bench [--cold-runs N] [--alarms N]``
+
+The minimal forwarder (below, ``minimal_handler``) is the least a forwarder that keeps the routing key in
+Secrets Manager can do: parse the SNS alarm message and POST a bare trigger to PagerDuty (key read once and
+kept). Ours additionally validates its environment, uses Powertools (Logger, Tracer, Metrics, Parameters),
+maps the alarm to a detection, searches the trail log group with FilterLogEvents, summarises and links the
+evidence, applies suppressions and trims the event.
+
+1. Cold start: import of the module plus building its clients (Lambda's init phase), each in a fresh Python
+   process, alternating, ``--cold-runs`` times; medians. Target: ours <= 2x minimal.
+2. Warm time per alarm: the same SNS alarm, AWS on moto's server and PagerDuty on the local receiver (both on
+   loopback, the receiver validating every request against our schema), alternating, ``--alarms`` times after
+   a warm-up; medians. The log group holds 1 matching record among 500 others. The FilterLogEvents pacing
+   bucket is refilled before each of our alarms: this measures an alarm arriving at a warm container, not a
+   burst (a burst is paced to one FilterLogEvents per second per container by design). Target: <= 3x.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from typing import Any
+
+# --- the minimal forwarder -------------------------------------------------------------------------------
+
+_minimal_state: dict[str, Any] = {}
+
+
+def minimal_init() -> None:
+    """Init phase of the minimal forwarder: one Secrets Manager client."""
+    import boto3
+
+    _minimal_state["secrets"] = boto3.client("secretsmanager")
+
+
+def minimal_handler(event: dict[str, Any], context: object) -> None:
+    if "key" not in _minimal_state:
+        secret = _minimal_state["secrets"].get_secret_value(SecretId=os.environ["ROUTING_KEY_SECRET_NAME"])
+        _minimal_state["key"] = secret["SecretString"]
+    for record in event["Records"]:
+        alarm = json.loads(record["Sns"]["Message"])
+        body = {
+            "routing_key": _minimal_state["key"],
+            "event_action": "trigger",
+            "dedup_key": f"{alarm['AlarmName']}/{alarm['StateChangeTime']}"[:255],
+            "payload": {
+                "summary": f"{alarm['AlarmName']} is {alarm['NewStateValue']}"[:1024],
+                "source": alarm["AlarmArn"],
+                "severity": "critical",
+            },
+        }
+        request = urllib.request.Request(
+            os.environ["PAGERDUTY_EVENTS_URL"],
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+
+
+# --- measurement -----------------------------------------------------------------------------------------
+
+COLD_SNIPPETS = {
+    "ours": "import lambdas.forwarder.handler",
+    "minimal": "import benchmarks.forwarder_bench as b; b.minimal_init()",
+}
+IMPORT_TARGET = 2.0
+WARM_TARGET = 3.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import contextlib
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from demo.moto_harness import (
+        REPO_ROOT,
+        FakeLambdaContext,
+        MotoHarness,
+        environment,
+        find_deployed_forwarder,
+        load_forwarder,
+        stale_asset_files,
+    )
+    from demo.pagerduty_receiver import PagerDutyReceiver
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.forwarder_bench")
+    parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument("--alarms", type=int, default=40)
+    args = parser.parse_args(argv)
+
+    deployed = find_deployed_forwarder(REPO_ROOT / "cdk.out")
+    code_root = deployed.asset_dir if deployed and not stale_asset_files(deployed.asset_dir) else REPO_ROOT
+    print(
+        f"forwarder code: {code_root if code_root != REPO_ROOT else 'source tree (no current cdk.out asset)'}"
+    )
+
+    with MotoHarness() as aws, PagerDutyReceiver() as pagerduty:
+        env = {
+            **aws.base_environment(),
+            "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
+            "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
+            "TRAIL_LOG_GROUP_NAME": "bench-trail",
+            "ROUTING_KEY_SECRET_NAME": "security-baseline/pagerduty-routing-key",
+            "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+            "DEAD_LETTER_QUEUE_URL": aws.create_queue("bench-dlq"),
+            "ALARM_NAME_PREFIX": "security-baseline-",
+            "SUPPRESSIONS": "[]",
+        }
+        aws.create_log_group("bench-trail")
+        aws.create_secret("security-baseline/pagerduty-routing-key", "0123456789abcdef0123456789abcdef")
+        aws.put_cloudtrail_records("bench-trail", [*_background_records(500), _root_login()])
+
+        # 1. cold start, fresh processes, alternating
+        cold: dict[str, list[float]] = {"ours": [], "minimal": []}
+        child_env = {**os.environ, **env, "PYTHONPATH": f"{code_root}{os.pathsep}{REPO_ROOT}"}
+        for _ in range(args.cold_runs):
+            for name, snippet in COLD_SNIPPETS.items():
+                code = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
+                out = subprocess.run(
+                    [sys.executable, "-c", code],
+                    env=child_env,
+                    cwd=tempfile.gettempdir(),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                cold[name].append(float(out.stdout.strip().splitlines()[-1]))
+
+        # 2. warm time per alarm, in this process, alternating
+        event = _sns_event()
+        warm: dict[str, list[float]] = {"ours": [], "minimal": [], "search": []}
+        with environment(env), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            forwarder = load_forwarder(code_root)
+            minimal_init()
+            search = _same_search_as_the_handler(forwarder, event)
+            for round_number in range(args.alarms + 3):
+                forwarder.PACER.reset()
+                started = time.perf_counter()
+                forwarder.lambda_handler(event, FakeLambdaContext())
+                ours = time.perf_counter() - started
+                started = time.perf_counter()
+                minimal_handler(event, None)
+                minimal = time.perf_counter() - started
+                started = time.perf_counter()
+                search()
+                searched = time.perf_counter() - started
+                if round_number >= 3:  # warm-up: first calls open connections and fill caches
+                    warm["ours"].append(ours)
+                    warm["minimal"].append(minimal)
+                    warm["search"].append(searched)
+        invalid = pagerduty.invalid_requests()
+        pages = [e for e in pagerduty.valid_events() if e["payload"].get("custom_details")]
+        if (
+            invalid
+            or len(pages) != args.alarms + 3
+            or pages[0]["payload"]["custom_details"]["evidence"]["count"] != 1
+        ):
+            print(f"benchmark invalid: {len(invalid)} invalid requests, {len(pages)} enriched pages")
+            return 1
+
+    cold_ours, cold_min = statistics.median(cold["ours"]), statistics.median(cold["minimal"])
+    warm_ours, warm_min = statistics.median(warm["ours"]), statistics.median(warm["minimal"])
+    search = statistics.median(warm["search"])
+    rows = [
+        ("cold start (import + clients)", cold_ours, cold_min, IMPORT_TARGET),
+        ("warm time per alarm", warm_ours, warm_min, WARM_TARGET),
+    ]
+    print(f"{'measure':32} {'ours':>10} {'minimal':>10} {'ratio':>7} {'target':>7}")
+    for label, ours, minimal, target in rows:
+        ratio = ours / minimal
+        verdict = "met" if ratio <= target else "MISSED"
+        print(
+            f"{label:32} {ours * 1000:8.1f}ms {minimal * 1000:8.1f}ms {ratio:6.2f}x {target:5.1f}x  {verdict}"
+        )
+    # The one round trip the minimal forwarder does not make is FilterLogEvents; on moto its time is mostly
+    # the emulator scanning the log group in Python. Shown separately so the figures can be read honestly.
+    print(f"{'  of which FilterLogEvents (moto)':32} {search * 1000:8.1f}ms")
+    rest = max(warm_ours - search, 0.0)
+    print(
+        f"{'  warm per alarm without it':32} {rest * 1000:8.1f}ms {warm_min * 1000:8.1f}ms "
+        f"{rest / warm_min:6.2f}x"
+    )
+    print(
+        f"(medians of {args.cold_runs} fresh processes and {args.alarms} warm alarms; "
+        f"{Path(sys.executable).name})"
+    )
+    return 0
+
+
+def _same_search_as_the_handler(forwarder: Any, event: dict[str, Any]) -> Any:
+    """A FilterLogEvents call identical to the one the handler makes for ``event`` (same client, window)."""
+    from detections.catalogue import get_detection
+    from lambdas.forwarder.enrichment import evaluation_window
+    from lambdas.forwarder.models import parse_lambda_event
+
+    (notification,) = parse_lambda_event(event).notifications
+    window = evaluation_window(notification)
+    request = {
+        "logGroupName": os.environ["TRAIL_LOG_GROUP_NAME"],
+        "filterPattern": get_detection("root-account-usage").pattern,
+        "startTime": window.start_ms,
+        "endTime": window.end_ms,
+        "limit": 100,
+    }
+    return lambda: forwarder.LOGS.filter_log_events(**request)
+
+
+def _sns_event() -> dict[str, Any]:
+    name = "security-baseline-root-account-usage"
+    message = {
+        "AlarmName": name,
+        "AlarmDescription": None,
+        "AWSAccountId": "123456789012",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed",
+        "OldStateValue": "OK",
+        "StateChangeTime": "2026-11-24T06:21:05.123+0000",
+        "Region": "US East (N. Virginia)",
+        "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}",
+        "Trigger": {
+            "MetricName": "root-account-usage",
+            "Namespace": "SecurityBaseline",
+            "Statistic": "SUM",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1.0,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    }
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "MessageId": "bench",
+                    "Message": json.dumps(message),
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
+                },
+            }
+        ]
+    }
+
+
+def _root_login() -> dict[str, Any]:
+    return {
+        "eventVersion": "1.09",
+        "eventTime": "2026-11-24T06:20:10Z",
+        "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "Mozilla/5.0",
+        "eventID": "root-login",
+        "eventType": "AwsConsoleSignIn",
+        "userIdentity": {
+            "type": "Root",
+            "arn": "arn:aws:iam::123456789012:root",
+            "accountId": "123456789012",
+        },
+        "additionalEventData": {"MFAUsed": "No"},
+        "responseElements": {"ConsoleLogin": "Success"},
+        "recipientAccountId": "123456789012",
+    }
+
+
+def _background_records(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "eventVersion": "1.09",
+            "eventTime": f"2026-11-24T06:{10 + i % 12:02d}:{i % 60:02d}Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "DescribeInstances",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-sdk-go/1.50",
+            "eventID": f"bg-{i}",
+            "eventType": "AwsApiCall",
+            "readOnly": True,
+            "recipientAccountId": "123456789012",
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/app/i-1"},
+        }
+        for i in range(count)
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

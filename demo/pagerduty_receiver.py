@@ -1,0 +1,241 @@
+"""A local PagerDuty Events API v2 receiver for tests and the demo: validates, records, and fails on cue.
+
+* ``POST /v2/enqueue``: the body is checked against our own schema (``demo/pagerduty_events_v2.schema.json``)
+  and the 512 KB event limit; valid events get PagerDuty's 202 response shape, invalid ones a 400 with the
+  errors. Every request, valid or not, is recorded for assertions.
+* Scripted faults: ``receiver.script(Respond(429), Respond(500), Hang(2.0), Disconnect())`` queues responses
+  that are served, in order, before normal processing resumes (to model PagerDuty being throttled, down,
+  slow or unreachable).
+
+Usage::
+
+    with PagerDutyReceiver() as receiver:
+        os.environ["PAGERDUTY_EVENTS_URL"] = receiver.events_url
+        ...
+        assert receiver.valid_events()[0]["payload"]["severity"] == "critical"
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).with_name("pagerduty_events_v2.schema.json")
+MAX_EVENT_BYTES = 512 * 1024
+ENQUEUE_PATH = "/v2/enqueue"
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Answer with this status (and PagerDuty's error shape unless ``body`` is given)."""
+
+    status: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Hold the request ``seconds`` before answering 202 (the client should time out first)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Close the connection without any response (a network error for the client)."""
+
+
+Fault = Respond | Hang | Disconnect
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    body: bytes
+    event: Any  # parsed JSON, or None when the body was not JSON
+    valid: bool
+    errors: list[str]
+    response_status: int | None  # None when the connection was dropped
+    fault: str | None = None
+    received_at: float = field(default_factory=time.time)
+
+
+def load_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate_event(
+    body: bytes, validator: jsonschema.protocols.Validator | None = None
+) -> tuple[Any, list[str]]:
+    """Parse and validate a request body: (event or None, list of errors; empty when valid)."""
+    validator = validator or jsonschema.Draft202012Validator(load_schema())
+    errors: list[str] = []
+    if len(body) > MAX_EVENT_BYTES:
+        errors.append(f"event is {len(body)} bytes, over PagerDuty's {MAX_EVENT_BYTES}-byte (512 KB) limit")
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, [*errors, f"JSON parse error: {error}"]
+    for error in sorted(validator.iter_errors(event), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        errors.append(f"{where}: {error.message[:300]}")
+    return event, errors
+
+
+class PagerDutyReceiver:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._validator = jsonschema.Draft202012Validator(load_schema())
+        self._lock = threading.Lock()
+        self._faults: deque[Fault] = deque()
+        self._stopping = threading.Event()
+        self.requests: list[RecordedRequest] = []
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="pagerduty-receiver", daemon=True
+        )
+
+    # --- lifecycle
+    def start(self) -> PagerDutyReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> PagerDutyReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def events_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{ENQUEUE_PATH}"
+
+    # --- scripting and assertions
+    def script(self, *faults: Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self.requests.clear()
+
+    def valid_events(self) -> list[dict[str, Any]]:
+        """Events PagerDuty would have accepted (valid and answered 202)."""
+        with self._lock:
+            return [r.event for r in self.requests if r.valid and r.response_status == 202]
+
+    def invalid_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if not r.valid]
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.01)
+        raise AssertionError(
+            f"expected {count} request(s) at the PagerDuty receiver, got {len(self.requests)}"
+        )
+
+    # --- serving
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: tests assert on recorded requests, not on stderr
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.path != ENQUEUE_PATH:
+                    receiver._record(RecordedRequest(self.path, body, None, False, ["unknown path"], 404))
+                    self._send(404, {"status": "Not found", "message": f"no such endpoint {self.path}"})
+                    return
+                event, errors = validate_event(body, receiver._validator)
+                fault = receiver._next_fault()
+                if isinstance(fault, Disconnect):
+                    receiver._record(
+                        RecordedRequest(self.path, body, event, not errors, errors, None, "disconnect")
+                    )
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if isinstance(fault, Hang):
+                    receiver._record(
+                        RecordedRequest(self.path, body, event, not errors, errors, None, "hang")
+                    )
+                    receiver._stopping.wait(fault.seconds)
+                    self._send(202, _success(event), quiet=True)
+                    return
+                if isinstance(fault, Respond):
+                    receiver._record(
+                        RecordedRequest(self.path, body, event, not errors, errors, fault.status, "scripted")
+                    )
+                    self._send(fault.status, fault.body or _error_body(fault.status))
+                    return
+                if errors:
+                    receiver._record(RecordedRequest(self.path, body, event, False, errors, 400))
+                    self._send(
+                        400,
+                        {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+                    )
+                    return
+                receiver._record(RecordedRequest(self.path, body, event, True, [], 202))
+                self._send(202, _success(event))
+
+            def _send(self, status: int, body: dict[str, Any], quiet: bool = False) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    if not quiet:
+                        raise
+
+        return Handler
+
+
+def _success(event: Any) -> dict[str, Any]:
+    key = event.get("dedup_key") if isinstance(event, dict) else None
+    return {"status": "success", "message": "Event processed", "dedup_key": key or uuid.uuid4().hex}
+
+
+def _error_body(status: int) -> dict[str, Any]:
+    if status == 429:
+        return {"status": "throttle event", "message": "Requests for this service are arriving too quickly."}
+    if status >= 500:
+        return {"status": "internal error", "message": "Internal server error"}
+    return {"status": "invalid event", "message": "Event object is invalid", "errors": [f"scripted {status}"]}

@@ -1,0 +1,83 @@
+"""Lambda entry point: Powertools wiring and module-scope clients; the work happens in service.forward_event.
+
+Everything here runs once per container (cold start): the environment is validated (a bad deployment fails
+at init with a message naming the variable), SDK clients are built once and reused, and the routing key is
+read through Powertools parameters with a cache so a burst of alarms costs one Secrets Manager call.
+The SDK reads AWS_ENDPOINT_URL itself, so the same code runs against AWS or an emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from detections.catalogue import get_detection
+from lambdas.forwarder.evidence import RatePacer
+from lambdas.forwarder.pagerduty import PagerDutyClient
+from lambdas.forwarder.service import Dependencies, account_alias_reader, forward_event
+from lambdas.forwarder.settings import ForwarderSettings
+
+ROUTING_KEY_MAX_AGE_SECONDS = 300  # a rotated key is picked up within five minutes
+
+SETTINGS = ForwarderSettings.from_environ(os.environ)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+# Short timeouts: the whole invocation has a budget, and the callers (evidence, service) handle retries.
+_SDK_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
+# FilterLogEvents retries are ours (paced, budgeted): the SDK must not retry behind our back.
+_LOGS_CONFIG = Config(
+    connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
+)
+
+LOGS = boto3.client("logs", config=_LOGS_CONFIG)
+SQS = boto3.client("sqs", config=_SDK_CONFIG)
+IAM = boto3.client("iam", config=_SDK_CONFIG)
+SECRETS = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager", config=_SDK_CONFIG))
+PACER = RatePacer()
+PAGERDUTY = PagerDutyClient(
+    url=SETTINGS.pagerduty_events_url,
+    on_retry=lambda reason: metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=1),
+)
+_invoked_account: dict[str, str | None] = {"id": None}
+ACCOUNT_ALIAS = account_alias_reader(IAM, lambda: _invoked_account["id"])
+
+
+def _routing_key() -> str:
+    return SECRETS.get(SETTINGS.routing_key_secret_name, max_age=ROUTING_KEY_MAX_AGE_SECONDS)  # type: ignore[return-value]
+
+
+def _count(name: str, value: float) -> None:
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+DEPENDENCIES = Dependencies(
+    settings=SETTINGS,
+    logs=LOGS,
+    sqs=SQS,
+    routing_key=_routing_key,
+    account_alias=ACCOUNT_ALIAS,
+    pagerduty=PAGERDUTY,
+    pacer=PACER,
+    lookup_detection=get_detection,
+    logger=logger,
+    count=_count,
+)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    arn_parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    _invoked_account["id"] = arn_parts[4] if len(arn_parts) > 4 else None
+    return forward_event(event, DEPENDENCIES, lambda: context.get_remaining_time_in_millis() / 1000)

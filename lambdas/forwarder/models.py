@@ -1,0 +1,332 @@
+"""Typed view of what reaches the forwarder: CloudWatch alarm state changes, via SNS or as an alarm action.
+
+Two real shapes (both handled, both tested with real examples):
+
+* SNS: ``{"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId", "TopicArn", "Message": "<JSON>"}}]}``
+  where the alarm JSON has ``AlarmName``, ``AlarmArn``, ``NewStateValue``, ``OldStateValue``,
+  ``StateChangeTime``
+  and ``Trigger`` (``MetricName``/``Period``/``EvaluationPeriods``, or ``Metrics`` for metric-math alarms).
+  ``Region`` there is a display name ("US East (N. Virginia)"), so the region comes from ``AlarmArn``;
+  ``AlarmDescription`` may be null.
+* Lambda alarm action: ``{"source": "aws.cloudwatch", "alarmArn", "accountId", "alarmData": {"alarmName",
+  "state", "previousState", "configuration": {"description", "metrics": [...]}}}``. It has no evaluation
+  period count; we read it from ``state.reasonData`` when present and fall back to 1.
+
+Anything else raises :class:`MalformedNotificationError` with a reason, so the handler can dead-letter it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+Delivery = Literal["sns", "alarm-action"]
+_STATES: tuple[str, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
+_ALARM_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:(?P<name>.+)$"
+)
+
+
+class MalformedNotificationError(ValueError):
+    """Not an alarm notification we can act on. ``reason`` says why, for the dead-letter record."""
+
+    def __init__(self, reason: str, *, raw: object = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    namespace: str | None
+    name: str | None
+    expression: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmNotification:
+    alarm_name: str
+    alarm_arn: str
+    description: str | None
+    account_id: str
+    region: str
+    partition: str
+    new_state: AlarmState
+    old_state: AlarmState | None
+    reason: str
+    state_change_time: datetime  # timezone-aware UTC
+    period_seconds: int
+    evaluation_periods: int
+    metrics: tuple[MetricRef, ...]
+    delivery: Delivery
+    message_id: str | None  # SNS MessageId (same on SNS redelivery); None for a direct alarm action
+    topic_arn: str | None
+
+    @property
+    def evaluation_window_seconds(self) -> int:
+        return self.period_seconds * self.evaluation_periods
+
+    @property
+    def state_change_time_iso(self) -> str:
+        """Canonical UTC form with milliseconds, used in dedup keys and payloads."""
+        return self.state_change_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{self.state_change_time.microsecond // 1000:03d}Z"
+        )
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """Result of reading one Lambda event: the notifications, and the records that could not be read."""
+
+    notifications: tuple[AlarmNotification, ...]
+    failures: tuple[MalformedNotificationError, ...]
+
+
+def parse_lambda_event(event: object) -> ParsedEvent:
+    """Split a Lambda event into alarm notifications and malformed records (never raises for bad input)."""
+    if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
+        notifications: list[AlarmNotification] = []
+        failures: list[MalformedNotificationError] = []
+        if not event["Records"]:
+            failures.append(MalformedNotificationError("SNS event has an empty Records list", raw=event))
+        for index, record in enumerate(event["Records"]):
+            try:
+                notifications.append(parse_sns_record(record))
+            except MalformedNotificationError as error:
+                error.reason = f"Records[{index}]: {error.reason}"
+                failures.append(error)
+        return ParsedEvent(tuple(notifications), tuple(failures))
+    try:
+        return ParsedEvent((parse_alarm_action(event),), ())
+    except MalformedNotificationError as error:
+        return ParsedEvent((), (error,))
+
+
+def parse_sns_record(record: object) -> AlarmNotification:
+    if not isinstance(record, Mapping) or not isinstance(record.get("Sns"), Mapping):
+        raise MalformedNotificationError("not an SNS record (no 'Sns' object)", raw=record)
+    sns = record["Sns"]
+    message = sns.get("Message")
+    if not isinstance(message, str):
+        raise MalformedNotificationError("SNS record has no string 'Message'", raw=record)
+    try:
+        alarm = json.loads(message)
+    except json.JSONDecodeError as error:
+        raise MalformedNotificationError(
+            f"SNS Message is not JSON ({error.msg} at {error.pos})", raw=record
+        ) from None
+    if not isinstance(alarm, Mapping):
+        raise MalformedNotificationError("SNS Message JSON is not an object", raw=record)
+    try:
+        return parse_sns_alarm_message(
+            alarm,
+            message_id=_opt_str(sns.get("MessageId")),
+            topic_arn=_opt_str(sns.get("TopicArn")),
+        )
+    except MalformedNotificationError as error:
+        error.raw = record
+        raise
+
+
+def parse_sns_alarm_message(
+    alarm: Mapping[str, object], *, message_id: str | None = None, topic_arn: str | None = None
+) -> AlarmNotification:
+    alarm_arn = _req_str(alarm, "AlarmArn")
+    arn = _parse_alarm_arn(alarm_arn)
+    trigger = alarm.get("Trigger")
+    if not isinstance(trigger, Mapping):
+        raise MalformedNotificationError("alarm message has no 'Trigger' object")
+    metrics = _trigger_metrics(trigger)
+    period = _positive_int(trigger.get("Period"), "Trigger.Period", required=False)
+    if period is None:
+        period = _first_period(trigger.get("Metrics"))
+    evaluation_periods = _positive_int(
+        trigger.get("EvaluationPeriods"), "Trigger.EvaluationPeriods", required=False
+    )
+    return AlarmNotification(
+        alarm_name=_req_str(alarm, "AlarmName"),
+        alarm_arn=alarm_arn,
+        description=_opt_str(alarm.get("AlarmDescription")),
+        account_id=_opt_str(alarm.get("AWSAccountId")) or arn["account"],
+        region=arn["region"],
+        partition=arn["partition"],
+        new_state=_state(alarm.get("NewStateValue"), "NewStateValue"),
+        old_state=_state(alarm.get("OldStateValue"), "OldStateValue") if alarm.get("OldStateValue") else None,
+        reason=_opt_str(alarm.get("NewStateReason")) or "",
+        state_change_time=_timestamp(alarm.get("StateChangeTime"), "StateChangeTime"),
+        period_seconds=period or 60,
+        evaluation_periods=evaluation_periods or 1,
+        metrics=metrics,
+        delivery="sns",
+        message_id=message_id,
+        topic_arn=topic_arn,
+    )
+
+
+def parse_alarm_action(event: object) -> AlarmNotification:
+    if not isinstance(event, Mapping):
+        raise MalformedNotificationError(f"event is a {type(event).__name__}, not an object", raw=event)
+    if event.get("source") != "aws.cloudwatch" or not isinstance(event.get("alarmData"), Mapping):
+        raise MalformedNotificationError(
+            "unrecognised event: neither SNS Records nor a CloudWatch alarm action (source aws.cloudwatch)",
+            raw=event,
+        )
+    try:
+        data = event["alarmData"]
+        alarm_arn = _req_str(event, "alarmArn")
+        arn = _parse_alarm_arn(alarm_arn)
+        state = data.get("state")
+        if not isinstance(state, Mapping):
+            raise MalformedNotificationError("alarmData.state is missing")
+        previous = data.get("previousState") if isinstance(data.get("previousState"), Mapping) else {}
+        configuration = data.get("configuration") if isinstance(data.get("configuration"), Mapping) else {}
+        metrics, period = _action_metrics(configuration.get("metrics"))
+        return AlarmNotification(
+            alarm_name=_req_str(data, "alarmName"),
+            alarm_arn=alarm_arn,
+            description=_opt_str(configuration.get("description")),
+            account_id=_opt_str(event.get("accountId")) or arn["account"],
+            region=arn["region"],
+            partition=arn["partition"],
+            new_state=_state(state.get("value"), "alarmData.state.value"),
+            old_state=_state(previous.get("value"), "alarmData.previousState.value")
+            if previous.get("value")
+            else None,
+            reason=_opt_str(state.get("reason")) or "",
+            state_change_time=_timestamp(
+                state.get("timestamp") or event.get("time"), "alarmData.state.timestamp"
+            ),
+            period_seconds=period or 60,
+            evaluation_periods=_evaluated_datapoints(state.get("reasonData")) or 1,
+            metrics=metrics,
+            delivery="alarm-action",
+            message_id=None,
+            topic_arn=None,
+        )
+    except MalformedNotificationError as error:
+        error.raw = event
+        raise
+
+
+def _parse_alarm_arn(alarm_arn: str) -> dict[str, str]:
+    match = _ALARM_ARN.match(alarm_arn)
+    if not match:
+        raise MalformedNotificationError(f"AlarmArn {alarm_arn!r:.200} is not a CloudWatch alarm ARN")
+    return match.groupdict()
+
+
+def _trigger_metrics(trigger: Mapping[str, object]) -> tuple[MetricRef, ...]:
+    if trigger.get("MetricName"):
+        return (
+            MetricRef(namespace=_opt_str(trigger.get("Namespace")), name=_opt_str(trigger.get("MetricName"))),
+        )
+    raw_metrics = trigger.get("Metrics")
+    if not isinstance(raw_metrics, list) or not raw_metrics:
+        raise MalformedNotificationError("Trigger has neither MetricName nor a non-empty Metrics list")
+    refs = []
+    for item in raw_metrics:
+        if not isinstance(item, Mapping):
+            continue
+        stat = item.get("MetricStat") if isinstance(item.get("MetricStat"), Mapping) else {}
+        metric = stat.get("Metric") if isinstance(stat.get("Metric"), Mapping) else {}
+        refs.append(
+            MetricRef(
+                namespace=_opt_str(metric.get("Namespace")),
+                name=_opt_str(metric.get("MetricName")),
+                expression=_opt_str(item.get("Expression")),
+                id=_opt_str(item.get("Id")),
+            )
+        )
+    return tuple(refs)
+
+
+def _first_period(raw_metrics: object) -> int | None:
+    for item in raw_metrics if isinstance(raw_metrics, list) else ():
+        if isinstance(item, Mapping):
+            period = item.get("Period")
+            if period is None and isinstance(item.get("MetricStat"), Mapping):
+                period = item["MetricStat"].get("Period")
+            if isinstance(period, int) and period > 0:
+                return period
+    return None
+
+
+def _action_metrics(raw_metrics: object) -> tuple[tuple[MetricRef, ...], int | None]:
+    if not isinstance(raw_metrics, list) or not raw_metrics:
+        raise MalformedNotificationError("alarmData.configuration.metrics is missing or empty")
+    refs, period = [], None
+    for item in raw_metrics:
+        if not isinstance(item, Mapping):
+            continue
+        stat = item.get("metricStat") if isinstance(item.get("metricStat"), Mapping) else {}
+        metric = stat.get("metric") if isinstance(stat.get("metric"), Mapping) else {}
+        if period is None and isinstance(stat.get("period"), int) and stat["period"] > 0:
+            period = stat["period"]
+        refs.append(
+            MetricRef(
+                namespace=_opt_str(metric.get("namespace")),
+                name=_opt_str(metric.get("name")),
+                expression=_opt_str(item.get("expression")),
+                id=_opt_str(item.get("id")),
+            )
+        )
+    return tuple(refs), period
+
+
+def _evaluated_datapoints(reason_data: object) -> int | None:
+    # reasonData is itself a JSON string: {"version","queryDate","startDate","period","threshold",
+    # "evaluatedDatapoints": [...]}; the number of evaluated datapoints is the evaluation period count.
+    if not isinstance(reason_data, str):
+        return None
+    try:
+        parsed = json.loads(reason_data)
+    except json.JSONDecodeError:
+        return None
+    points = parsed.get("evaluatedDatapoints") if isinstance(parsed, Mapping) else None
+    return len(points) if isinstance(points, list) and points else None
+
+
+def _state(value: object, field: str) -> AlarmState:
+    if value not in _STATES:
+        raise MalformedNotificationError(f"{field} is {value!r:.50}, expected one of {list(_STATES)}")
+    return value  # type: ignore[return-value]
+
+
+def _timestamp(value: object, field: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise MalformedNotificationError(f"{field} is missing")
+    text = value.strip()
+    # CloudWatch writes "2026-11-24T06:21:05.123+0000"; older Pythons want "+00:00"; "Z" is common too.
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text).replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedNotificationError(f"{field} {value!r:.50} is not an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _positive_int(value: object, field: str, *, required: bool) -> int | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or int(value) != value:
+        raise MalformedNotificationError(f"{field} is {value!r:.50}, expected a positive integer")
+    return int(value)
+
+
+def _req_str(mapping: Mapping[str, object], key: str) -> str:
+    value = mapping.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedNotificationError(f"{key!r} is missing or not a string")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

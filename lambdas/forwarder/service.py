@@ -1,0 +1,326 @@
+"""Orchestration: one alarm notification in, one PagerDuty event or one dead-letter message out.
+
+Every I/O collaborator arrives in :class:`Dependencies`, so tests and the benchmark can run this against
+moto's server and a local PagerDuty receiver, and the handler stays a thin adapter.
+
+Outcomes (exactly one per notification, each logged and counted):
+* page sent (trigger, possibly degraded) or resolve sent  -> metric PagesSent / ResolvesSent
+* every event behind the alarm suppressed                 -> no page, metric Suppressed
+* deliberate no-op (OK of a manual detection, ...)        -> metric Ignored
+* malformed/unknown input, or PagerDuty rejected (4xx)    -> dead-letter message, metric DeadLettered
+* PagerDuty unreachable after retries, secret unreadable -> metric DeliveryFailures and the invocation raises;
+  DLQ unwritable -> raises. Lambda's asynchronous retries apply, then its on-failure destination (the same
+  dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.forwarder import enrichment
+from lambdas.forwarder.enrichment import Decision, DetectionLike, Evidence
+from lambdas.forwarder.evidence import RatePacer, fetch_evidence
+from lambdas.forwarder.models import AlarmNotification, MalformedNotificationError, parse_lambda_event
+from lambdas.forwarder.pagerduty import (
+    PagerDutyClient,
+    RejectedEventError,
+    RetryableDeliveryError,
+    build_trigger_page,
+    dedup_key,
+    resolve_event,
+    trigger_event,
+)
+from lambdas.forwarder.settings import ForwarderSettings
+
+MAX_DEAD_LETTER_BYTES = 240 * 1024  # SQS allows 256 KiB per message; keep room for attributes
+
+
+class RoutingKeyUnavailableError(RuntimeError):
+    """The routing-key secret could not be read (after the SDK's retries): fail so Lambda retries later."""
+
+
+@dataclass
+class Dependencies:
+    settings: ForwarderSettings
+    logs: Any
+    sqs: Any
+    routing_key: Callable[[], str]  # cached read of the secret (Powertools parameters)
+    account_alias: Callable[[str], str | None]
+    pagerduty: PagerDutyClient
+    pacer: RatePacer
+    lookup_detection: Callable[[str], DetectionLike]
+    logger: Any
+    count: Callable[[str, float], None]  # metric name, value
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def forward_event(
+    event: object, deps: Dependencies, remaining_seconds: Callable[[], float]
+) -> dict[str, object]:
+    parsed = parse_lambda_event(event)
+    outcomes: list[str] = []
+    for failure in parsed.failures:
+        deps.logger.error("Malformed alarm notification: dead-lettering it", extra={"reason": failure.reason})
+        dead_letter(
+            deps,
+            "malformed-notification",
+            failure.reason,
+            original=failure.raw if failure.raw is not None else event,
+        )
+        outcomes.append("dead-lettered")
+    for notification in parsed.notifications:
+        outcomes.append(forward_notification(notification, deps, remaining_seconds))
+    return {"outcomes": outcomes}
+
+
+def forward_notification(
+    notification: AlarmNotification, deps: Dependencies, remaining_seconds: Callable[[], float]
+) -> str:
+    logger = deps.logger
+    logger.set_correlation_id(notification.alarm_arn)
+    detection = enrichment.map_to_detection(
+        notification, deps.settings.alarm_name_prefix, deps.lookup_detection
+    )
+    decision = enrichment.decide(notification, detection)
+    context = {
+        "alarm_name": notification.alarm_name,
+        "state": notification.new_state,
+        "previous_state": notification.old_state,
+        "detection": detection.id if detection else None,
+        "decision": decision.action,
+        "decision_reason": decision.reason,
+    }
+    logger.info("Alarm notification received", extra=context)
+
+    if decision.action == "ignore":
+        deps.count("Ignored", 1)
+        return "ignored"
+    if decision.action == "dead-letter":
+        dead_letter(deps, "unknown-alarm", decision.reason, original=_notification_record(notification))
+        return "dead-lettered"
+
+    key = dedup_key(
+        notification, detection.id if detection else None, detection.resolve_policy if detection else None
+    )
+    routing_key = _routing_key(deps)
+    if decision.action == "resolve":
+        return _deliver(
+            deps, resolve_event(routing_key, key), key, notification, remaining_seconds, "ResolvesSent"
+        )
+    return _trigger(notification, detection, decision, key, routing_key, deps, remaining_seconds)
+
+
+def _trigger(
+    notification: AlarmNotification,
+    detection: DetectionLike | None,
+    decision: Decision,
+    key: str,
+    routing_key: str,
+    deps: Dependencies,
+    remaining_seconds: Callable[[], float],
+) -> str:
+    window = enrichment.evaluation_window(notification)
+    # Enrichment may use the time left minus what delivery needs (retries with backoff), never all of it.
+    delivery_reserve = max(5.0, 0.45 * remaining_seconds())
+
+    def enrichment_time_left() -> float:
+        return remaining_seconds() - delivery_reserve
+
+    evidence = Evidence()
+    if detection is None:
+        evidence.complete = False
+        evidence.problems.append(decision.reason)
+    else:
+        try:
+            evidence = fetch_evidence(
+                deps.logs,
+                log_group=deps.settings.trail_log_group_name,
+                patterns=detection.all_patterns,
+                window=window,
+                remaining_seconds=enrichment_time_left,
+                pacer=deps.pacer,
+            )
+        except Exception as error:
+            deps.logger.exception("Enrichment failed: paging with what is known")
+            evidence = Evidence(
+                complete=False, problems=[f"enrichment failed: {type(error).__name__}: {error}"[:500]]
+            )
+    deps.count("EventsFound", len(evidence.records))
+    deps.count("Retries", evidence.retries)
+    if not evidence.complete:
+        deps.count("EnrichmentFailures", 1)
+        deps.logger.warning("Evidence incomplete", extra={"problems": evidence.problems})
+
+    outcome = enrichment.apply_suppressions(
+        evidence.records,
+        deps.settings.suppressions,
+        detection.id if detection else "",
+        deps.now(),
+    )
+    if outcome.all_suppressed and evidence.complete:
+        deps.logger.info(
+            "Every event behind the alarm is suppressed: not paging",
+            extra={
+                "suppressed_events": len(outcome.suppressed),
+                "suppressions": sorted({s.reason for _, s in outcome.suppressed}),
+                "dedup_key": key,
+            },
+        )
+        deps.count("Suppressed", 1)
+        return "suppressed"
+
+    try:
+        alias = deps.account_alias(notification.account_id)
+    except Exception:
+        alias = None
+    page = build_trigger_page(
+        notification=notification,
+        detection=detection,
+        evidence=evidence,
+        kept=list(outcome.kept),
+        suppressed=list(outcome.suppressed),
+        account_alias=alias,
+        log_group=deps.settings.trail_log_group_name,
+        window=window,
+    )
+    event = trigger_event(routing_key, key, page)
+    return _deliver(deps, event, key, notification, remaining_seconds, "PagesSent")
+
+
+def _deliver(
+    deps: Dependencies,
+    event: dict[str, object],
+    key: str,
+    notification: AlarmNotification,
+    remaining_seconds: Callable[[], float],
+    metric: str,
+) -> str:
+    try:
+        result = deps.pagerduty.send(event, remaining_seconds)
+    except RetryableDeliveryError:
+        deps.count("DeliveryFailures", 1)
+        deps.logger.error(
+            "PagerDuty unreachable after retries: failing the invocation", extra={"dedup_key": key}
+        )
+        raise
+    except RejectedEventError as error:
+        deps.logger.error(
+            "PagerDuty rejected the event: dead-lettering it",
+            extra={"reason": error.reason, "dedup_key": key},
+        )
+        dead_letter(
+            deps,
+            "pagerduty-rejected",
+            error.reason,
+            original=_notification_record(notification),
+            extra={
+                "dedup_key": key,
+                "event_action": event.get("event_action"),
+                "summary": _summary_of(event),
+            },
+        )
+        return "dead-lettered"
+    deps.count(metric, 1)
+    deps.logger.info(
+        "PagerDuty accepted the event",
+        extra={"dedup_key": key, "event_action": event["event_action"], "attempts": result.attempts},
+    )
+    return "paged" if event["event_action"] == "trigger" else "resolved"
+
+
+def dead_letter(
+    deps: Dependencies,
+    reason_code: str,
+    reason: str,
+    *,
+    original: object,
+    extra: dict[str, object] | None = None,
+) -> None:
+    """Write the evidence of an undeliverable notification to the DLQ; raising if even that fails."""
+    body: dict[str, object] = {
+        "kind": "security-alert-forwarder/dead-letter",
+        "reason_code": reason_code,
+        "reason": reason,
+        "dead_lettered_at": deps.now().isoformat(),
+        **(extra or {}),
+        "original": original,
+    }
+    text = json.dumps(body, default=str)
+    if len(text.encode()) > MAX_DEAD_LETTER_BYTES:
+        body["original"] = {
+            "truncated": True,
+            "head": json.dumps(original, default=str)[: MAX_DEAD_LETTER_BYTES // 2],
+        }
+        text = json.dumps(body, default=str)
+    deps.sqs.send_message(
+        QueueUrl=deps.settings.dead_letter_queue_url,
+        MessageBody=text,
+        MessageAttributes={"reason_code": {"DataType": "String", "StringValue": reason_code}},
+    )
+    deps.count("DeadLettered", 1)
+
+
+def _routing_key(deps: Dependencies) -> str:
+    try:
+        key = deps.routing_key()
+    except Exception as error:  # Powertools raises GetParameterError wrapping the SDK error
+        deps.count("DeliveryFailures", 1)
+        deps.logger.error(
+            "Cannot read the PagerDuty routing key secret: failing the invocation so Lambda retries it",
+            extra={"secret": deps.settings.routing_key_secret_name, "error_type": type(error).__name__},
+        )
+        raise RoutingKeyUnavailableError(
+            f"routing key secret {deps.settings.routing_key_secret_name!r} unreadable: {type(error).__name__}"
+        ) from None
+    key = key.strip() if isinstance(key, str) else ""
+    if len(key) != 32:
+        # Say what is wrong without revealing any of the value.
+        deps.logger.warning("Routing key secret is not 32 characters; PagerDuty will likely reject events")
+    return key
+
+
+def _notification_record(notification: AlarmNotification) -> dict[str, object]:
+    return {
+        "alarm_name": notification.alarm_name,
+        "alarm_arn": notification.alarm_arn,
+        "new_state": notification.new_state,
+        "old_state": notification.old_state,
+        "state_change_time": notification.state_change_time_iso,
+        "reason": notification.reason,
+        "sns_message_id": notification.message_id,
+        "delivered_by": notification.delivery,
+    }
+
+
+def _summary_of(event: dict[str, object]) -> str | None:
+    payload = event.get("payload")
+    return payload.get("summary") if isinstance(payload, dict) else None
+
+
+def account_alias_reader(
+    iam_client: Any, own_account: Callable[[], str | None]
+) -> Callable[[str], str | None]:
+    """Alias of the account the function runs in, read once per container; None for other accounts/errors."""
+    cache: dict[str, str | None] = {}
+
+    def read(account_id: str) -> str | None:
+        if own_account() not in (None, account_id):
+            return None
+        if "alias" not in cache:
+            try:
+                aliases = iam_client.list_account_aliases().get("AccountAliases", [])
+                cache["alias"] = aliases[0] if aliases else None
+            except (ClientError, BotoCoreError):
+                cache["alias"] = None
+        return cache["alias"]
+
+    return read
+
+
+__all__ = ["Dependencies", "MalformedNotificationError", "RoutingKeyUnavailableError", "forward_event"]

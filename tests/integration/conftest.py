@@ -1,0 +1,152 @@
+"""Run the forwarder "as deployed" against moto's server (HTTP on loopback) and a local PagerDuty receiver.
+
+The handler is imported fresh for every test (a cold start) from the synthesized asset in cdk.out when it is
+there and matches the source, with the environment the template gives the function; otherwise from the source
+tree with the same variables (a warning says which). Intrinsic values (the log group and queue) are replaced
+by the moto resources standing in for them; PAGERDUTY_EVENTS_URL points at the receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from demo.moto_harness import (
+    REPO_ROOT,
+    FakeLambdaContext,
+    MotoHarness,
+    environment,
+    find_deployed_forwarder,
+    forwarder_environment,
+    invoke_async,
+    load_forwarder,
+    stale_asset_files,
+)
+from demo.pagerduty_receiver import PagerDutyReceiver
+
+ROUTING_KEY = "0123456789abcdef0123456789abcdef"
+DEFAULT_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
+    "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
+    "TRAIL_LOG_GROUP_NAME": "security-baseline-trail",
+    "ROUTING_KEY_SECRET_NAME": "security-baseline/pagerduty-routing-key",
+    "ALARM_NAME_PREFIX": "security-baseline-",
+    "SUPPRESSIONS": "[]",
+}
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[MotoHarness]:
+    with MotoHarness() as harness:
+        yield harness
+
+
+@pytest.fixture(scope="session")
+def pagerduty() -> Iterator[PagerDutyReceiver]:
+    with PagerDutyReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def deployment() -> dict[str, Any]:
+    deployed = find_deployed_forwarder(REPO_ROOT / "cdk.out")
+    if deployed is None:
+        warnings.warn(
+            "cdk.out has no synthesized forwarder: integration tests run the source tree", stacklevel=1
+        )
+        return {"deployed": None, "code_root": REPO_ROOT, "timeout": 60}
+    stale = stale_asset_files(deployed.asset_dir)
+    if stale:
+        warnings.warn(
+            f"cdk.out asset {deployed.asset_dir.name} differs from the source ({', '.join(stale[:3])}...): "
+            "integration tests run the source tree with the template's environment; run `make synth`",
+            stacklevel=1,
+        )
+        return {"deployed": deployed, "code_root": REPO_ROOT, "timeout": deployed.timeout_seconds}
+    return {"deployed": deployed, "code_root": deployed.asset_dir, "timeout": deployed.timeout_seconds}
+
+
+@dataclass
+class Forwarder:
+    """A cold-started forwarder wired to the session's fakes, and what a test needs to drive and check it."""
+
+    module: ModuleType
+    env: dict[str, str]
+    aws: MotoHarness
+    pagerduty: PagerDutyReceiver
+    timeout: float
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoke(self, event: Any) -> Any:
+        """A synchronous invocation (errors propagate)."""
+        return self.module.lambda_handler(event, FakeLambdaContext(timeout_seconds=self.timeout))
+
+    def invoke_async(self, event: Any):
+        """SNS -> Lambda: asynchronous, 2 retries, then the on-failure destination (the same DLQ)."""
+        sqs = self.aws.client("sqs")
+        return invoke_async(
+            self.module.lambda_handler,
+            event,
+            timeout_seconds=self.timeout,
+            on_failure=lambda record: sqs.send_message(
+                QueueUrl=self.env["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(record)
+            ),
+        )
+
+    def drain_dead_letters(self) -> list[dict[str, Any]]:
+        self.dead_letters += self.aws.drain_queue(self.env["DEAD_LETTER_QUEUE_URL"])
+        return self.dead_letters
+
+    def put_records(self, records: list[dict[str, Any]]) -> None:
+        self.aws.put_cloudtrail_records(self.env["TRAIL_LOG_GROUP_NAME"], records)
+
+
+@pytest.fixture
+def make_forwarder(aws, pagerduty, deployment, monkeypatch, capsys):
+    """Factory: a cold-started forwarder with optional env overrides (e.g. SUPPRESSIONS)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    created: list[Forwarder] = []
+
+    def make(**overrides: str) -> Forwarder:
+        aws.reset()
+        pagerduty.reset()
+        parameters.clear_caches()
+        queue_url = aws.create_queue("security-baseline-forwarder-dlq")
+        env = forwarder_environment(
+            deployment["deployed"],
+            resolved={**DEFAULT_ENV, "DEAD_LETTER_QUEUE_URL": queue_url},
+        )
+        env.update(
+            {"PAGERDUTY_EVENTS_URL": pagerduty.events_url, "DEAD_LETTER_QUEUE_URL": queue_url, **overrides}
+        )
+        aws.create_log_group(env["TRAIL_LOG_GROUP_NAME"])
+        aws.create_secret(env["ROUTING_KEY_SECRET_NAME"], ROUTING_KEY)
+        for name, value in {**aws.base_environment(), **env}.items():
+            monkeypatch.setenv(name, value)
+        module = load_forwarder(deployment["code_root"])
+        # Test tuning only (the behaviour is unchanged): short HTTP timeout and near-zero backoff jitter so
+        # the fault matrix runs in seconds instead of minutes.
+        module.PAGERDUTY.request_timeout = 0.5
+        module.PAGERDUTY.rand = lambda: 0.01
+        forwarder = Forwarder(module, env, aws, pagerduty, float(deployment["timeout"]))
+        created.append(forwarder)
+        return forwarder
+
+    yield make
+    for forwarder in created:
+        forwarder.module.SECRETS.clear_cache()
+
+
+@pytest.fixture
+def forwarder(make_forwarder) -> Forwarder:
+    return make_forwarder()
+
+
+__all__ = ["ROUTING_KEY", "Forwarder", "environment"]
