@@ -1,0 +1,102 @@
+"""AlertingStack: detection alarms -> alerts topic -> forwarder -> PagerDuty; a pipeline that watches itself.
+
+Thin on purpose: it composes the constructs in stacks/constructs/ and owns no resource itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
+from stacks.constructs.alert_topic import AlertTopic
+from stacks.constructs.detection_alarms import DetectionAlarms
+from stacks.constructs.pipeline_health import PipelineHealth
+
+if TYPE_CHECKING:  # pragma: no cover
+    from detections.catalogue import Detection
+    from stacks.config import BaselineConfig
+
+
+class AlertingStack(Stack):
+    """Alarms for every catalogue detection, the alert and health topics, and the forwarder.
+
+    Attributes:
+        alerts_topic: SNS topic the detection alarms publish to (the forwarder subscribes).
+        health_topic: separate SNS topic for the pipeline's own alarms (never via the forwarder).
+        forwarder: the forwarder Lambda function.
+        dead_letter_queue: where undeliverable alerts are parked.
+        alarms: detection id -> that detection's alarm.
+        health_alarms: short name -> self-monitoring alarm.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: BaselineConfig,
+        trail_log_group: logs.ILogGroup,
+        detections: Sequence[Detection] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if detections is None:
+            from detections.catalogue import CATALOGUE
+
+            detections = CATALOGUE
+        Tags.of(self).add("security-baseline:component", "alerting")
+
+        alerts = AlertTopic(
+            self,
+            "AlertsTopic",
+            purpose="security alerts",
+            alarm_name_prefix=config.alarms.name_prefix,
+            email_subscribers=config.alert_emails,
+        )
+        forwarder = AlertForwarder(
+            self,
+            "AlertForwarder",
+            props=AlertForwarderProps(
+                alerts_topic=alerts.topic,
+                trail_log_group=trail_log_group,
+                forwarder=config.forwarder,
+                pagerduty=config.pagerduty,
+                alarm_name_prefix=config.alarms.name_prefix,
+                suppressions=config.suppressions,
+                log_retention_days=config.log_retention_days,
+            ),
+        )
+        detection_alarms = DetectionAlarms(
+            self,
+            "DetectionAlarms",
+            detections=detections,
+            log_group=trail_log_group,
+            settings=config.alarms,
+            alerts_topic=alerts.topic,
+        )
+        health = PipelineHealth(
+            self,
+            "PipelineHealth",
+            settings=config.health,
+            name_prefix=config.alarms.name_prefix,
+            forwarder=forwarder.function,
+            dead_letter_queue=forwarder.dead_letter_queue,
+            trail_log_group=trail_log_group,
+            alerts_topic=alerts.topic,
+        )
+
+        self.alerts_topic: sns.Topic = alerts.topic
+        self.health_topic: sns.Topic = health.topic
+        self.forwarder: lambda_.Function = forwarder.function
+        self.dead_letter_queue: sqs.Queue = forwarder.dead_letter_queue
+        self.alarms: dict[str, cloudwatch.Alarm] = detection_alarms.alarms
+        self.health_alarms: dict[str, cloudwatch.Alarm] = health.alarms

@@ -1,0 +1,466 @@
+"""Specification of how the forwarder Lambda is deployed: code asset, runtime, environment, least privilege,
+and the dead-letter path that makes "never lose an alert" true when PagerDuty or the function fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_alarms_harness import (
+    CUSTOM_SUPPRESSION,
+    SynthesizedAlerting,
+    alerting_of,
+    custom_alerting,
+    custom_config,
+)
+
+from detections.suppressions import parse_suppressions
+from stacks.config import BaselineConfig
+from stacks.constructs.alert_forwarder import (
+    ASSET_EXCLUDES,
+    HANDLER,
+    POWERTOOLS_LAYER_SSM_PARAMETER,
+    REPO_ROOT,
+    suppressions_json,
+)
+
+REGION, ACCOUNT, PARTITION = {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}, {"Ref": "AWS::Partition"}
+EXPECTED_ENVIRONMENT_NAMES = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "TRAIL_LOG_GROUP_NAME",
+    "ROUTING_KEY_SECRET_NAME",
+    "PAGERDUTY_EVENTS_URL",
+    "DEAD_LETTER_QUEUE_URL",
+    "ALARM_NAME_PREFIX",
+    "SUPPRESSIONS",
+}
+
+
+@pytest.fixture(scope="module")
+def synthesized(synthesized_app) -> SynthesizedAlerting:
+    return alerting_of(synthesized_app)
+
+
+def ref(synth: SynthesizedAlerting, construct: Any) -> str:
+    return synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child))
+
+
+def only(synth: SynthesizedAlerting, resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = synth.properties(resource_type)
+    return item
+
+
+def function_properties(synth: SynthesizedAlerting) -> dict[str, Any]:
+    return only(synth, "AWS::Lambda::Function")[1]
+
+
+# --- the function ----------------------------------------------------------------------------------------
+
+
+def test_runtime_architecture_handler_and_sizing_follow_the_contract_and_config(synthesized):
+    props = function_properties(synthesized)
+    settings = BaselineConfig().forwarder
+
+    assert props["Handler"] == HANDLER == "lambdas.forwarder.handler.lambda_handler"
+    assert props["Runtime"] in ("python3.12", "python3.13")
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == settings.memory_mb
+    assert props["Timeout"] == settings.timeout_seconds
+    assert props["ReservedConcurrentExecutions"] == settings.reserved_concurrency
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_custom_forwarder_settings_reach_the_function():
+    props = function_properties(custom_alerting())
+    settings = custom_config().forwarder
+
+    assert (props["MemorySize"], props["Timeout"], props["ReservedConcurrentExecutions"]) == (
+        settings.memory_mb,
+        settings.timeout_seconds,
+        settings.reserved_concurrency,
+    )
+
+
+def test_powertools_comes_from_the_public_layer_pinned_to_3_37_0_for_the_stack_region(synthesized):
+    props = function_properties(synthesized)
+
+    assert props["Layers"] == [f"{{{{resolve:ssm:{POWERTOOLS_LAYER_SSM_PARAMETER}}}}}"]
+    assert POWERTOOLS_LAYER_SSM_PARAMETER == "/aws/service/powertools/python/arm64/python3.12/3.37.0"
+    assert props["Runtime"] == "python3.12"  # the layer is built for python3.12/arm64
+
+
+def test_environment_is_exactly_the_contract(synthesized):
+    props = function_properties(synthesized)
+    config = BaselineConfig()
+    stack = synthesized.stack
+
+    assert props["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
+        "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
+        "TRAIL_LOG_GROUP_NAME": stack.resolve(synthesized.trail_log_group.log_group_name),
+        "ROUTING_KEY_SECRET_NAME": config.pagerduty.routing_key_secret_name,
+        "PAGERDUTY_EVENTS_URL": config.pagerduty.events_url,
+        "DEAD_LETTER_QUEUE_URL": stack.resolve(stack.dead_letter_queue.queue_url),
+        "ALARM_NAME_PREFIX": config.alarms.name_prefix,
+        "SUPPRESSIONS": "[]",
+    }
+    assert set(props["Environment"]["Variables"]) == EXPECTED_ENVIRONMENT_NAMES
+
+
+def test_environment_is_encrypted_with_the_forwarder_key(synthesized):
+    props = function_properties(synthesized)
+
+    assert props["KmsKeyArn"] == {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+
+
+def test_configured_suppressions_reach_the_function_in_the_json_the_handler_parses():
+    props = function_properties(custom_alerting())
+
+    raw = json.loads(props["Environment"]["Variables"]["SUPPRESSIONS"])
+
+    assert parse_suppressions(raw) == (CUSTOM_SUPPRESSION,)
+    assert raw == [
+        {
+            "detection": "root-account-usage",
+            "expires": "2030-12-31",
+            "principalArnPattern": "arn:aws:iam::*:role/BreakGlass",
+            "reason": "Quarterly break-glass drill, ticket SEC-123",
+            "sourceCidr": "203.0.113.0/24",
+        }
+    ]
+
+
+def test_no_suppressions_serialize_as_an_empty_json_array():
+    assert suppressions_json(()) == "[]"
+
+
+def test_the_function_logs_to_its_own_encrypted_log_group_with_the_configured_retention(synthesized):
+    props = function_properties(synthesized)
+    log_group_id, log_group = only(synthesized, "AWS::Logs::LogGroup")
+
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+    assert log_group["RetentionInDays"] == BaselineConfig().log_retention_days
+    assert log_group["KmsKeyId"] == {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    assert (
+        only(custom_alerting(), "AWS::Logs::LogGroup")[1]["RetentionInDays"]
+        == custom_config().log_retention_days
+    )
+
+
+# --- the code asset --------------------------------------------------------------------------------------
+
+
+def staged_asset_files(synth: SynthesizedAlerting) -> set[str]:
+    s3_key = function_properties(synth)["Code"]["S3Key"]
+    asset_dir = synth.outdir / f"asset.{s3_key.removesuffix('.zip')}"
+    assert asset_dir.is_dir(), f"asset not staged at {asset_dir}"
+    return {path.relative_to(asset_dir).as_posix() for path in asset_dir.rglob("*") if path.is_file()}
+
+
+def expected_asset_files() -> set[str]:
+    """What the repo holds under the two packages, minus caches and tests."""
+    files = {"lambdas/__init__.py"}
+    for package in ("lambdas/forwarder", "detections"):
+        for path in (REPO_ROOT / package).rglob("*"):
+            relative = path.relative_to(REPO_ROOT)
+            if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
+                continue
+            if (
+                "tests" in relative.parts
+                or path.name.startswith("test_")
+                or ".pytest_cache" in relative.parts
+            ):
+                continue
+            files.add(relative.as_posix())
+    return files
+
+
+def test_the_staged_asset_holds_exactly_the_forwarder_and_detections_packages(synthesized):
+    staged = staged_asset_files(synthesized)
+
+    assert staged == expected_asset_files()
+    assert "lambdas/forwarder/handler.py" in staged
+    assert "detections/catalogue.py" in staged
+    assert all(Path(f).parts[0] in ("lambdas", "detections") for f in staged)
+    assert not [f for f in staged if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
+
+
+def test_the_asset_is_a_plain_directory_without_docker_bundling(synthesized):
+    assert ASSET_EXCLUDES[0] == "/*"  # everything else in the repo root is excluded
+    assets = json.loads(next(synthesized.outdir.glob("SecurityBaselineAlerting.assets.json")).read_text())
+    (source,) = [f["source"] for f in assets["files"].values() if f["source"].get("packaging") == "zip"]
+    assert source["path"].startswith("asset.")
+    assert "executable" not in source
+
+
+def test_the_handler_imports_from_the_staged_asset_alone(synthesized):
+    # Given only the staged asset on the path (plus the runtime's boto3 and Powertools, which in AWS
+    # come from the Lambda runtime and the layer) and the template's literal environment values
+    s3_key = function_properties(synthesized)["Code"]["S3Key"]
+    asset_dir = synthesized.outdir / f"asset.{s3_key.removesuffix('.zip')}"
+    variables = function_properties(synthesized)["Environment"]["Variables"]
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **{name: value for name, value in variables.items() if isinstance(value, str)},
+        "TRAIL_LOG_GROUP_NAME": "security-baseline-trail",
+        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dead-letters",
+    }
+    probe = (
+        "import importlib, sys; module = importlib.import_module('lambdas.forwarder.handler'); "
+        "import detections.catalogue; print(module.__file__); print(callable(module.lambda_handler))"
+    )
+
+    # When the handler module is imported the way Lambda imports the handler string
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=asset_dir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then it loads from the asset, not from the repository checkout
+    assert result.returncode == 0, result.stderr[-3000:]
+    module_file, is_callable = result.stdout.split()
+    assert Path(module_file).resolve().is_relative_to(asset_dir.resolve())
+    assert is_callable == "True"
+
+
+# --- asynchronous delivery and the dead-letter queue -----------------------------------------------------
+
+
+def _forwarder_key(synth: SynthesizedAlerting) -> Any:
+    return synth.stack.node.find_child("AlertForwarder").node.find_child("Key")
+
+
+def test_async_invocations_retry_twice_then_park_in_the_dead_letter_queue(synthesized):
+    _, config = only(synthesized, "AWS::Lambda::EventInvokeConfig")
+    queue_id = ref(synthesized, synthesized.stack.dead_letter_queue)
+
+    assert config == {
+        "FunctionName": {"Ref": ref(synthesized, synthesized.stack.forwarder)},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 3600,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+    }
+
+
+def test_the_forwarder_subscribes_to_the_alerts_topic_with_the_queue_as_redrive_target(synthesized):
+    stack = synthesized.stack
+    (subscription,) = [
+        p for _, p in synthesized.properties("AWS::SNS::Subscription") if p["Protocol"] == "lambda"
+    ]
+
+    assert subscription["TopicArn"] == stack.resolve(stack.alerts_topic.topic_arn)
+    assert subscription["Endpoint"] == {"Fn::GetAtt": [ref(synthesized, stack.forwarder), "Arn"]}
+    assert subscription["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [ref(synthesized, stack.dead_letter_queue), "Arn"]}
+    }
+    (permission,) = [p for _, p in synthesized.properties("AWS::Lambda::Permission")]
+    assert permission["Principal"] == "sns.amazonaws.com"
+    assert permission["SourceArn"] == stack.resolve(stack.alerts_topic.topic_arn)
+
+
+def test_the_dead_letter_queue_is_kms_encrypted_retained_and_denies_non_tls(synthesized):
+    queue_id = ref(synthesized, synthesized.stack.dead_letter_queue)
+    queue = synthesized.resources("AWS::SQS::Queue")[queue_id]
+    _, queue_policy = only(synthesized, "AWS::SQS::QueuePolicy")
+
+    assert queue["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]
+    }
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["DeletionPolicy"] == "Retain"
+    statements = queue_policy["PolicyDocument"]["Statement"]
+    assert {
+        "Action": "sqs:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+    } in statements
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Action": "sqs:SendMessage",
+            "Condition": {
+                "ArnEquals": {
+                    "aws:SourceArn": synthesized.stack.resolve(synthesized.stack.alerts_topic.topic_arn)
+                }
+            },
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+        }
+    ]
+
+
+def test_forwarder_key_lets_only_the_log_group_and_sns_redrive_use_it_besides_iam(synthesized):
+    key = synthesized.resources("AWS::KMS::Key")[ref(synthesized, _forwarder_key(synthesized))]
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    alerts_topic = synthesized.stack.resolve(synthesized.stack.alerts_topic.topic_arn)
+
+    principals = [s["Principal"] for s in statements]
+    assert len(statements) == 3
+    assert principals[0] == {"AWS": {"Fn::Join": ["", ["arn:", PARTITION, ":iam::", ACCOUNT, ":root"]]}}
+    logs_statement, sns_statement = statements[1], statements[2]
+    assert logs_statement["Principal"] == {"Service": {"Fn::Join": ["", ["logs.", REGION, ".amazonaws.com"]]}}
+    assert list(logs_statement["Condition"]) == ["ArnEquals"]
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnEquals"]
+    assert {**sns_statement, "Action": sorted(sns_statement["Action"])} == {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Condition": {"ArnEquals": {"aws:SourceArn": alerts_topic}},
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Resource": "*",
+        "Sid": "AllowSnsRedriveFromTheAlertsTopic",
+    }
+
+
+# --- least privilege -------------------------------------------------------------------------------------
+
+
+def role_statements(synth: SynthesizedAlerting) -> dict[str, dict[str, Any]]:
+    _, policy = only(synth, "AWS::IAM::ManagedPolicy")
+    role_id = ref(synth, synth.stack.forwarder.role)
+    assert policy["Roles"] == [{"Ref": role_id}]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_role_can_be_assumed_by_lambda_only_and_has_no_other_policies(synthesized):
+    (role,) = synthesized.resources("AWS::IAM::Role").values()
+
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+    assert "ManagedPolicyArns" not in role["Properties"]  # no AWS-managed policy
+    assert "Policies" not in role["Properties"]
+    assert synthesized.resources("AWS::IAM::Policy") == {}  # no inline policy anywhere in the stack
+
+
+def test_the_role_grants_exactly_the_listed_actions_on_the_listed_resources(synthesized):
+    statements = role_statements(synthesized)
+    stack = synthesized.stack
+    key_arn = {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    own_log_group = {"Fn::GetAtt": [only(synthesized, "AWS::Logs::LogGroup")[0], "Arn"]}
+    secret = BaselineConfig().pagerduty.routing_key_secret_name
+
+    grants = {
+        sid: (sorted(as_list(s["Action"])), s["Resource"], s["Effect"], s.get("Condition"))
+        for sid, s in statements.items()
+    }
+    assert grants == {
+        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], own_log_group, "Allow", None),
+        "ReadTrailEventsBehindAnAlarm": (
+            ["logs:FilterLogEvents"],
+            stack.resolve(synthesized.trail_log_group.log_group_arn),
+            "Allow",
+            None,
+        ),
+        "ReadPagerDutyRoutingKey": (
+            ["secretsmanager:GetSecretValue"],
+            {
+                "Fn::Join": [
+                    "",
+                    ["arn:", PARTITION, ":secretsmanager:", REGION, ":", ACCOUNT, f":secret:{secret}-??????"],
+                ]
+            },
+            "Allow",
+            None,
+        ),
+        "ParkUndeliverableAlerts": (
+            ["sqs:SendMessage"],
+            {"Fn::GetAtt": [ref(synthesized, stack.dead_letter_queue), "Arn"]},
+            "Allow",
+            None,
+        ),
+        "UseForwarderKeyForQueueAndEnvironment": (
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            key_arn,
+            "Allow",
+            None,
+        ),
+        "NameTheAccountInPages": (["iam:ListAccountAliases"], "*", "Allow", None),
+        "SendXRayTraces": (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", "Allow", None),
+    }
+
+
+def test_filter_log_events_is_allowed_on_the_trail_log_group_only(synthesized):
+    statements = role_statements(synthesized)
+
+    readers = [s for s in statements.values() if "logs:FilterLogEvents" in as_list(s["Action"])]
+    assert len(readers) == 1
+    assert readers[0]["Resource"] == synthesized.stack.resolve(synthesized.trail_log_group.log_group_arn)
+
+
+def _allow_statements_everywhere(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(logical id, resource type, statement) for every Allow statement of every policy in the template."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
+            if key in props:
+                documents.append(props[key])
+        documents.extend(policy["PolicyDocument"] for policy in props.get("Policies", []))
+        for document in documents:
+            for statement in document["Statement"]:
+                if statement["Effect"] == "Allow":
+                    found.append((logical_id, resource["Type"], statement))
+    return found
+
+
+def _is_key_administration_by_account_root(resource_type: str, statement: dict[str, Any]) -> bool:
+    return (
+        resource_type == "AWS::KMS::Key"
+        and statement["Action"] == "kms:*"
+        and statement["Principal"]
+        == {"AWS": {"Fn::Join": ["", ["arn:", PARTITION, ":iam::", ACCOUNT, ":root"]]}}
+        and "Condition" not in statement
+    )
+
+
+def _is_documented_sns_publisher_key_grant(action: str, statement: dict[str, Any]) -> bool:
+    """kms:GenerateDataKey* for cloudwatch.amazonaws.com on a topic key, as the SNS developer guide shows."""
+    return action == "kms:GenerateDataKey*" and statement["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }
+
+
+def test_no_wildcard_action_is_granted_anywhere_in_the_stack(synthesized):
+    offenders = []
+    for logical_id, resource_type, statement in _allow_statements_everywhere(synthesized.template.to_json()):
+        if _is_key_administration_by_account_root(resource_type, statement):
+            continue  # CDK/AWS default key policy: delegates key use to IAM in this account
+        for action in as_list(statement.get("Action", [])):
+            if "*" in action and not _is_documented_sns_publisher_key_grant(action, statement):
+                offenders.append((logical_id, action))
+    assert offenders == []
+
+
+def test_identity_policies_have_no_wildcard_in_any_action_at_all(synthesized):
+    template = synthesized.template.to_json()
+    for logical_id, resource_type, statement in _allow_statements_everywhere(template):
+        if resource_type in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role"):
+            assert not [a for a in as_list(statement["Action"]) if "*" in a], (logical_id, statement)
+
+
+def test_the_routing_key_is_never_deployed_only_the_name_of_its_secret(synthesized):
+    for synth in (synthesized, custom_alerting()):
+        assert synth.resources("AWS::SecretsManager::Secret") == {}  # the stack creates no secret value
+        variables = function_properties(synth)["Environment"]["Variables"]
+        assert set(variables) == EXPECTED_ENVIRONMENT_NAMES  # no ROUTING_KEY-like variable sneaks in
+        assert variables["ROUTING_KEY_SECRET_NAME"] == BaselineConfig().pagerduty.routing_key_secret_name
