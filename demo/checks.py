@@ -1,0 +1,128 @@
+"""What makes a demo run a failure: the checks behind the exit code (and the end-to-end test).
+
+A run passes when every PagerDuty request was valid, every alarm notification handed to the forwarder was
+handled (nothing dead-lettered, no failed invocation), every ALARM notification produced a page for its
+detection, every page's evidence is made only of records that match that detection's deployed filters, and
+(for the built-in scenario) every detection the story is written to trigger was paged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from demo.pipeline import Delivery, RunResult
+
+
+@dataclass(frozen=True)
+class Page:
+    """A trigger event PagerDuty accepted, with the detection it is for."""
+
+    detection_id: str | None
+    event: dict[str, Any]
+    delivery: Delivery | None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.event.get("payload", {})
+
+    @property
+    def details(self) -> dict[str, Any]:
+        details = self.payload.get("custom_details", {})
+        return details if isinstance(details, dict) else {}
+
+    def evidence_event_ids(self) -> set[str]:
+        """Every CloudTrail event id the page presents as evidence (sample events and event links)."""
+        ids = {
+            str(sample["eventID"])
+            for sample in self.details.get("sample_events", [])
+            if isinstance(sample, dict) and sample.get("eventID")
+        }
+        for link in self.event.get("links", []):
+            text = str(link.get("text", ""))
+            if text.startswith("CloudTrail event "):
+                ids.add(text.removeprefix("CloudTrail event "))
+        return ids
+
+
+def delivery_outcomes(delivery: Delivery) -> list[str]:
+    """What the forwarder said it did ("paged", "suppressed", ...), from its return value."""
+    result = delivery.attempts[-1].result if delivery.attempts else None
+    outcomes = result.get("outcomes") if isinstance(result, dict) else None
+    return [str(o) for o in outcomes] if isinstance(outcomes, list) else []
+
+
+def pages_of(result: RunResult) -> list[Page]:
+    pages = []
+    for delivery in result.deliveries:
+        for request in delivery.requests:
+            if (
+                request.valid
+                and request.response_status == 202
+                and request.event.get("event_action") == "trigger"
+            ):
+                pages.append(Page(request.event.get("payload", {}).get("class"), request.event, delivery))
+    return pages
+
+
+def check_run(
+    result: RunResult,
+    *,
+    expected_detections: Sequence[str] = (),
+    known_detections: Sequence[str] = (),
+) -> list[str]:
+    """Every reason this run is not a success, as sentences a person can act on (empty: success)."""
+    problems: list[str] = []
+    for request in result.requests:
+        if not request.valid or request.response_status not in (202, None):
+            problems.append(
+                f"PagerDuty request rejected ({request.response_status}): {'; '.join(request.errors)[:500]}"
+            )
+    for delivery in result.deliveries:
+        alarm = delivery.transition.alarm.name
+        if not delivery.succeeded:
+            last = delivery.attempts[-1].error if delivery.attempts else None
+            problems.append(
+                f"forwarder failed on {alarm} {delivery.transition.new_state} after "
+                f"{len(delivery.attempts)} attempt(s): {last}"
+            )
+        if delivery.transition.new_state == "ALARM":
+            triggers = [
+                r
+                for r in delivery.requests
+                if r.valid and r.response_status == 202 and r.event.get("event_action") == "trigger"
+            ]
+            if not triggers and "suppressed" not in delivery_outcomes(delivery):
+                problems.append(f"{alarm} went to ALARM but no valid PagerDuty trigger was sent")
+    for letter in result.dead_letters:
+        problems.append(f"dead-lettered by the forwarder: {str(letter)[:300]}")
+
+    matched_ids: Mapping[str, set[str]] = {
+        metric: {str(e.record.get("eventID")) for e in events} for metric, events in result.matched.items()
+    }
+    for page in pages_of(result):
+        detection = page.detection_id
+        if detection is None:
+            continue
+        shown = page.evidence_event_ids()
+        foreign = shown - matched_ids.get(detection, set())
+        if foreign:
+            problems.append(
+                f"page for {detection} shows {len(foreign)} record(s) that do not match its filter: "
+                + ", ".join(sorted(foreign)[:5])
+            )
+        count = page.details.get("evidence", {}).get("count")
+        matching = len(matched_ids.get(detection, set()))
+        if isinstance(count, int) and count > matching:
+            problems.append(
+                f"page for {detection} counts {count} events but only {matching} records match its filter"
+            )
+
+    paged = {page.detection_id for page in pages_of(result)}
+    for detection in expected_detections:
+        if known_detections and detection not in known_detections:
+            problems.append(f"the scenario expects detection {detection!r}, which is not in the catalogue")
+        elif detection not in paged:
+            problems.append(f"the scenario expects a page for {detection!r}; none was received")
+    return problems

@@ -1,0 +1,146 @@
+"""``make demo`` as a test: an attack goes in through the synthesized pipeline, valid enriched pages come out.
+
+Runs what the demo runs (cdk.out from a real ``cdk synth``, moto's server and the PagerDuty receiver on
+loopback, the forwarder's asset in a Lambda-like process) and checks the results independently of the
+demo's own checks: the schema is applied again to every request line written to disk, and "matching
+evidence" is recomputed from the catalogue's patterns rather than taken from the pipeline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo import scenario
+from demo.checks import Page, pages_of
+from demo.cli import builtin_input, run_demo, user_input
+from demo.pagerduty_receiver import validate_event
+from demo.pipeline import RunResult
+from detections.catalogue import CATALOGUE, get_detection
+from detections.filter_pattern import compile_pattern
+
+
+@dataclass
+class DemoRun:
+    code: int
+    result: RunResult
+    problems: list[str]
+    output: list[str]
+    output_dir: Path
+
+    @property
+    def pages(self) -> list[Page]:
+        return pages_of(self.result)
+
+
+def run(demo_input: Any, cdk_out: Path, output_dir: Path) -> DemoRun:
+    lines: list[str] = []
+    code, result, problems = run_demo(demo_input, cdk_out=cdk_out, output_dir=output_dir, out=lines.append)
+    return DemoRun(code, result, problems, lines, output_dir)
+
+
+def matching_event_ids(records: list[dict[str, Any]], detection_id: str) -> set[str]:
+    patterns = [compile_pattern(p) for p in get_detection(detection_id).all_patterns]
+    return {str(r["eventID"]) for r in records if any(p.matches_json(r) for p in patterns)}
+
+
+@pytest.fixture(scope="module")
+def builtin_run(synthesized_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    return run(builtin_input(datetime.now(UTC)), synthesized_cdk_out, tmp_path_factory.mktemp("demo-output"))
+
+
+class TestBuiltinScenario:
+    def test_the_run_succeeds_by_its_own_checks(self, builtin_run: DemoRun) -> None:
+        assert builtin_run.problems == []
+        assert builtin_run.code == 0
+        assert builtin_run.output[-1].startswith("OK:")
+
+    def test_at_least_five_distinct_detections_are_paged(self, builtin_run: DemoRun) -> None:
+        distinct = {page.detection_id for page in builtin_run.pages}
+        assert len(distinct) >= 5, distinct
+
+    def test_every_detection_the_attack_is_written_for_is_paged(self, builtin_run: DemoRun) -> None:
+        paged = {page.detection_id for page in builtin_run.pages}
+        assert set(scenario.EXPECTED_DETECTIONS) <= paged
+        assert set(scenario.EXPECTED_DETECTIONS) <= {d.id for d in CATALOGUE}
+
+    def test_every_request_written_to_disk_is_schema_valid(self, builtin_run: DemoRun) -> None:
+        path = builtin_run.output_dir / "pagerduty-events.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(builtin_run.result.requests) >= 5
+        for line in lines:
+            written = json.loads(line)
+            _, errors = validate_event(json.dumps(written["event"]).encode())
+            assert errors == [], errors
+            assert written["response_status"] == 202
+        assert any(f"{path}" in line for line in builtin_run.output)
+
+    def test_pages_show_only_records_that_match_their_detection(self, builtin_run: DemoRun) -> None:
+        records = [event.record for event in builtin_run.result.events]
+        for page in builtin_run.pages:
+            assert page.detection_id is not None
+            shown = page.evidence_event_ids()
+            assert shown, f"page for {page.detection_id} shows no evidence"
+            assert shown <= matching_event_ids(records, page.detection_id), page.detection_id
+            assert page.details["enrichment"]["status"] == "complete"
+
+    def test_a_root_login_page_reads_as_a_responder_needs_it(self, builtin_run: DemoRun) -> None:
+        (page,) = [p for p in builtin_run.pages if p.detection_id == "root-console-login"]
+        assert page.payload["severity"] == "critical"
+        assert scenario.ATTACKER_CONSOLE_IP in page.payload["summary"]
+        assert page.details["evidence"]["source_ips"] == [scenario.ATTACKER_CONSOLE_IP]
+        assert any(link["text"] == "CloudWatch alarm" for link in page.event["links"])
+
+    def test_rate_detections_resolve_when_their_alarm_returns_to_ok(self, builtin_run: DemoRun) -> None:
+        resolves = [
+            r.event["dedup_key"]
+            for r in builtin_run.result.requests
+            if r.event.get("event_action") == "resolve"
+        ]
+        triggers = {
+            p.event["dedup_key"]
+            for p in builtin_run.pages
+            if p.detection_id == "console-authentication-failures"
+        }
+        assert triggers and triggers <= set(resolves)
+
+    def test_the_timeline_shows_the_alarm_transitions(self, builtin_run: DemoRun) -> None:
+        text = "\n".join(builtin_run.output)
+        assert "alarm root-console-login: OK -> ALARM" in text
+        assert "alarm root-console-login: ALARM -> OK" in text
+        assert "no records delivered until" in text  # the trail is silent after StopLogging
+
+
+def test_a_users_own_cloudtrail_file_is_replayed(synthesized_cdk_out: Path, tmp_path: Path) -> None:
+    # Given a trail-format .json.gz from long ago (CloudWatch Logs would refuse its times as they are)
+    story = scenario.attack_chain(start=datetime(2024, 5, 2, 13, 0, tzinfo=UTC), seed=7)
+    chosen = [
+        r
+        for r in story.records
+        if r["eventName"] in ("ConsoleLogin", "StopLogging", "Decrypt", "ScheduleKeyDeletion")
+    ]
+    path = tmp_path / "111122223333_CloudTrail_us-east-1_20240502T1300Z_demo.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"Records": chosen}).encode()))
+
+    # When the demo replays it
+    demo_run = run(user_input([path], datetime.now(UTC)), synthesized_cdk_out, tmp_path / "out")
+
+    # Then the matching detections page, with evidence from the file, and the move in time is disclosed
+    assert demo_run.problems == []
+    paged = {page.detection_id for page in demo_run.pages}
+    assert {
+        "root-console-login",
+        "cloudtrail-configuration-changes",
+        "kms-cmk-disabled-or-scheduled-for-deletion",
+    } <= paged
+    assert "root-account-usage" in paged  # the root ConsoleLogin is also root activity
+    file_ids = {str(r["eventID"]) for r in chosen}
+    for page in demo_run.pages:
+        assert page.evidence_event_ids() <= file_ids
+    assert any("records moved by" in line for line in demo_run.output)

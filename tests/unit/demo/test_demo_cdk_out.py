@@ -1,0 +1,138 @@
+"""Reading the deployed settings back from a cloud assembly (a small hand-written one, no CDK needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from demo.cdk_out import CloudAssemblyError, load_deployment
+
+HANDLER = "lambdas.forwarder.handler.lambda_handler"
+
+
+def write_assembly(root: Path, alerting_resources: dict[str, object]) -> Path:
+    trail = {
+        "Resources": {"TrailLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 365}}},
+        "Outputs": {
+            "LogGroupExport": {
+                "Value": {"Ref": "TrailLogs"},
+                "Export": {"Name": "Trail:ExportsOutputRefTrailLogs"},
+            }
+        },
+    }
+    alerting = {"Resources": alerting_resources}
+    (root / "Trail.template.json").write_text(json.dumps(trail))
+    (root / "Alerting.template.json").write_text(json.dumps(alerting))
+    (root / "asset.abc123").mkdir()
+    manifest = {
+        "artifacts": {
+            "SecurityBaselineTrail": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Trail.template.json", "stackName": "SecurityBaselineTrail"},
+            },
+            "SecurityBaselineAlerting": {
+                "type": "aws:cloudformation:stack",
+                "properties": {
+                    "templateFile": "Alerting.template.json",
+                    "stackName": "SecurityBaselineAlerting",
+                },
+            },
+        }
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+def alerting_resources() -> dict[str, object]:
+    imported_group = {"Fn::ImportValue": "Trail:ExportsOutputRefTrailLogs"}
+    return {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Filter": {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "FilterPattern": '{ $.eventName = "StopLogging" }',
+                "LogGroupName": imported_group,
+                "MetricTransformations": [
+                    {"MetricName": "trail-stopped", "MetricNamespace": "SecurityBaseline", "MetricValue": "1"}
+                ],
+            },
+        },
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "security-baseline-trail-stopped",
+                "MetricName": "trail-stopped",
+                "Namespace": "SecurityBaseline",
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": "Topic"}],
+            },
+        },
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Handler": HANDLER,
+                "Runtime": "python3.12",
+                "Timeout": 60,
+                "MemorySize": 512,
+                "Code": {"S3Bucket": {"Fn::Sub": "cdk-assets-${AWS::AccountId}"}, "S3Key": "abc123.zip"},
+                "Environment": {
+                    "Variables": {
+                        "TRAIL_LOG_GROUP_NAME": imported_group,
+                        "DEAD_LETTER_QUEUE_URL": {"Ref": "Queue"},
+                        "ALARM_NAME_PREFIX": "security-baseline-",
+                        "TOPIC": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":x"]]},
+                    }
+                },
+            },
+        },
+        "Subscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "Protocol": "lambda",
+                "TopicArn": {"Ref": "Topic"},
+                "Endpoint": {"Fn::GetAtt": ["Fn", "Arn"]},
+            },
+        },
+    }
+
+
+def test_deployment_is_resolved_to_physical_names(tmp_path: Path) -> None:
+    cdk_out = write_assembly(tmp_path, alerting_resources())
+    deployment = load_deployment(
+        cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER
+    )
+
+    (metric_filter,) = deployment.metric_filters
+    (alarm,) = deployment.alarms
+    group = metric_filter.log_group_name
+    assert group.startswith("SecurityBaselineTrail-TrailLogs-")
+    assert deployment.forwarder.environment["TRAIL_LOG_GROUP_NAME"] == group  # same group via the export
+    assert deployment.forwarder.environment["DEAD_LETTER_QUEUE_URL"].startswith(
+        "https://sqs.eu-west-1.amazonaws.com/111122223333/SecurityBaselineAlerting-Queue-"
+    )
+    assert deployment.forwarder.environment["TOPIC"] == "arn:aws:x"
+    assert deployment.forwarder.asset_dir == (cdk_out / "asset.abc123").resolve()
+    assert alarm.alarm_actions == deployment.forwarder_topics
+    assert alarm.treat_missing_data == "notBreaching" and alarm.threshold == 1.0
+    assert metric_filter.pattern == '{ $.eventName = "StopLogging" }'
+
+
+def test_a_forwarder_without_a_subscription_is_an_error(tmp_path: Path) -> None:
+    resources = alerting_resources()
+    del resources["Subscription"]
+    cdk_out = write_assembly(tmp_path, resources)
+    with pytest.raises(CloudAssemblyError, match="subscribed to no SNS topic"):
+        load_deployment(cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER)
+
+
+def test_a_missing_assembly_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(CloudAssemblyError, match="cdk synth"):
+        load_deployment(tmp_path, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER)
