@@ -28,7 +28,11 @@ ROUTING_KEY_MAX_AGE_SECONDS = 300  # a rotated key is picked up within five minu
 
 SETTINGS = ForwarderSettings.from_environ(os.environ)
 logger = Logger()
-tracer = Tracer()
+# X-Ray: patch only what this function calls through a patchable library - botocore (FilterLogEvents,
+# Secrets Manager, IAM, SQS). The default (patch_all) also imports and patches every other supported
+# library it can find (requests, sqlite3, ...) at cold start, for calls we never make. The PagerDuty POST
+# uses urllib; patch_all leaves httplib unpatched too (X-Ray's "no double patch" list), so traces are the same.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 # Short timeouts: the whole invocation has a budget, and the callers (evidence, service) handle retries.
@@ -38,9 +42,24 @@ _LOGS_CONFIG = Config(
     connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
 )
 
+
+class _ClientOnFirstUse:
+    """A boto3 client built the first time it is used: for a client only a rare path needs (dead-lettering),
+    so the common alarm does not pay for building it at cold start (~30 ms: loading the service model)."""
+
+    def __init__(self, service: str, config: Config) -> None:
+        self._service, self._config = service, config
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = boto3.client(self._service, config=self._config)
+        return getattr(self._client, name)
+
+
 LOGS = boto3.client("logs", config=_LOGS_CONFIG)
-SQS = boto3.client("sqs", config=_SDK_CONFIG)
-IAM = boto3.client("iam", config=_SDK_CONFIG)
+SQS = _ClientOnFirstUse("sqs", _SDK_CONFIG)  # malformed/unknown alarms and PagerDuty 4xx only
+IAM = boto3.client("iam", config=_SDK_CONFIG)  # the account alias, read on the first page of a container
 SECRETS = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager", config=_SDK_CONFIG))
 PACER = RatePacer()
 PAGERDUTY = PagerDutyClient(

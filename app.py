@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""CDK entry point: load the configuration once, build the stacks, hold them to cdk-nag, synthesize.
+
+A configuration error ends the process with one readable line and exit code 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+
+from stacks.config import BaselineConfig, ConfigError
+
+
+def main() -> int:
+    app = cdk.App()
+    try:
+        config = BaselineConfig.from_context(app.node)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        print(
+            '(fix it in cdk.json under "baseline" or in the -c baseline.<key>=<value> override)',
+            file=sys.stderr,
+        )
+        return 2
+
+    from stacks import add_compliance_checks, build_app
+
+    build_app(app, config)
+    add_compliance_checks(app)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

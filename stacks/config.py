@@ -1,0 +1,746 @@
+"""The one typed, validated configuration of the baseline, read once in app.py and passed down.
+
+Source: the ``baseline`` object in cdk.json context, then ``-c baseline.<dotted.key>=<value>`` overrides (the
+value is parsed as JSON when it parses, else taken as a string). Every problem raises :class:`ConfigError`
+naming the key path, the bad value and what is allowed, so a bad setting fails ``cdk synth``, not a page
+at 3 a.m.
+
+Pure Python (no CDK import): the stacks read the dataclasses; tests build them directly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlparse
+
+from detections.suppressions import Suppression, parse_suppressions
+
+CONTEXT_KEY = "baseline"
+
+#: The only retention values CloudWatch Logs accepts (PutRetentionPolicy), in days.
+CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+#: Lambda caps the whole environment (all names + values) at 4 KB.
+LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+#: Room kept for the forwarder's other variables: measured 122 bytes of fixed names and values, plus the
+#: dead-letter queue URL known only at deploy time (~130 bytes with account, region and generated name);
+#: the rest is headroom for settings added later (log level, tracing).
+_OTHER_FORWARDER_ENV_BYTES = 900
+
+_PARTITION = r"aws(?:-[a-z]+)*"
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
+_ACCOUNT = r"\d{12}"
+_BUCKET_NAME = r"(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+_S3_BUCKET_ARN = re.compile(rf"^arn:{_PARTITION}:s3:::(?P<bucket>[^/]+)(?:/(?P<prefix>.*))?$")
+_LAMBDA_ARN = re.compile(
+    rf"^arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:[A-Za-z0-9_-]{{1,64}}(?::[A-Za-z0-9$_-]{{1,128}})?$"
+)
+_DYNAMODB_TABLE_ARN = re.compile(
+    rf"^arn:{_PARTITION}:dynamodb:{_REGION}:{_ACCOUNT}:table/[A-Za-z0-9_.-]{{3,255}}$"
+)
+_KMS_KEY_ARN = re.compile(
+    rf"^arn:{_PARTITION}:kms:{_REGION}:{_ACCOUNT}:key/"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_TRAIL_NAME = re.compile(r"^(?![\d.]+$)[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
+_TRAIL_NAME_ADJACENT = re.compile(r"[._-]{2}")
+_REGION_NAME = re.compile(rf"^{_REGION}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9.\-_/#:]{1,255}$")
+_ALARM_PREFIX = re.compile(r"^[A-Za-z0-9._\-/:]{0,100}$")
+_SECRET_NAME = re.compile(
+    rf"^(?:[A-Za-z0-9/_+=.@-]{{1,512}}|arn:{_PARTITION}:secretsmanager:{_REGION}:{_ACCOUNT}:secret:.+)$"
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is not acceptable. ``str(error)`` is the whole, user-facing message."""
+
+    def __init__(self, path: str, value: object, allowed: str) -> None:
+        self.path = path
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{path}: {_show(value)} is not allowed; {allowed}")
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --------------------------------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    transition_to_glacier_days: int = 90
+    expiration_days: int = 2555  # 7 years: a common retention for audit evidence
+
+
+@dataclass(frozen=True)
+class ObjectLockSettings:
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    days: int = 365
+
+
+@dataclass(frozen=True)
+class DataEventSettings:
+    """S3/Lambda: "all" or a tuple of ARNs; DynamoDB: a tuple of table ARNs. All empty = no data events."""
+
+    s3_buckets: Literal["all"] | tuple[str, ...] = ()
+    lambda_functions: Literal["all"] | tuple[str, ...] = ()
+    dynamodb_tables: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.s3_buckets or self.lambda_functions or self.dynamodb_tables)
+
+
+@dataclass(frozen=True)
+class InsightsSettings:
+    api_call_rate: bool = False
+    api_error_rate: bool = False
+
+
+@dataclass(frozen=True)
+class AlarmOverride:
+    period_seconds: int | None = None
+    evaluation_periods: int | None = None
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    namespace: str = "SecurityBaseline"
+    name_prefix: str = "security-baseline-"
+    period_seconds: int = 60
+    evaluation_periods: int = 1
+    overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    emails: tuple[str, ...] = ()
+    https_endpoints: tuple[str, ...] = ()
+    trail_silence_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class PagerDutySettings:
+    routing_key_secret_name: str = "security-baseline/pagerduty-routing-key"
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+@dataclass(frozen=True)
+class ForwarderSettings:
+    reserved_concurrency: int = 5
+    timeout_seconds: int = 60
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    trail_name: str = "security-baseline"
+    home_region: str | None = None  # None: environment-agnostic (region decided at deploy time)
+    log_retention_days: int = 365
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    object_lock: ObjectLockSettings | None = None
+    data_events: DataEventSettings = DataEventSettings()
+    insights: InsightsSettings = InsightsSettings()
+    organization_trail: bool = False
+    organization_id: str | None = None
+    existing_kms_key_arn: str | None = None
+    existing_bucket_name: str | None = None
+    alarms: AlarmSettings = AlarmSettings()
+    alert_emails: tuple[str, ...] = ()
+    health: HealthSettings = HealthSettings()
+    pagerduty: PagerDutySettings = PagerDutySettings()
+    forwarder: ForwarderSettings = ForwarderSettings()
+    suppressions: tuple[Suppression, ...] = ()
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/cloudtrail/{self.trail_name}"
+
+    @classmethod
+    def from_context(cls, node: Any) -> BaselineConfig:
+        """Read ``baseline`` and every ``baseline.<dotted.key>`` override from a construct node's context."""
+        raw = node.try_get_context(CONTEXT_KEY)
+        if raw is None:
+            raw = {}
+        if isinstance(raw, str):  # `-c baseline='{...}'` arrives as a string
+            raw = _parse_cli_value(raw)
+        prefix = CONTEXT_KEY + "."
+        overrides = {
+            key[len(prefix) :]: value
+            for key, value in node.get_all_context().items()
+            if isinstance(key, str) and key.startswith(prefix)
+        }
+        return cls.from_mapping(raw, overrides)
+
+    @classmethod
+    def from_mapping(
+        cls, raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+    ) -> BaselineConfig:
+        """Defaults <- ``raw`` (the cdk.json object) <- ``overrides`` (dotted key -> value), then validate."""
+        if not isinstance(raw, Mapping):
+            raise ConfigError(CONTEXT_KEY, raw, "expected an object of settings (see README, Configuration)")
+        merged = copy.deepcopy(DEFAULTS)
+        _merge(merged, raw, CONTEXT_KEY)
+        for dotted, value in sorted((overrides or {}).items()):
+            _apply_override(merged, dotted, value)
+        return _build(merged)
+
+
+#: Every key with its default, in the camelCase spelling of cdk.json. cdk.json repeats this object verbatim.
+DEFAULTS: dict[str, Any] = {
+    "trailName": "security-baseline",
+    "homeRegion": None,
+    "logRetentionDays": 365,
+    "lifecycle": {"transitionToGlacierDays": 90, "expirationDays": 2555},
+    "objectLock": None,
+    "dataEvents": {"s3Buckets": [], "lambdaFunctions": [], "dynamodbTables": []},
+    "insights": {"apiCallRate": False, "apiErrorRate": False},
+    "organizationTrail": False,
+    "organizationId": None,
+    "existingKmsKeyArn": None,
+    "existingBucketName": None,
+    "alarms": {
+        "namespace": "SecurityBaseline",
+        "namePrefix": "security-baseline-",
+        "periodSeconds": 60,
+        "evaluationPeriods": 1,
+        "overrides": {},
+    },
+    "alertEmails": [],
+    "health": {"emails": [], "httpsEndpoints": [], "trailSilenceMinutes": 60},
+    "pagerduty": {
+        "routingKeySecretName": "security-baseline/pagerduty-routing-key",
+        "eventsUrl": "https://events.pagerduty.com/v2/enqueue",
+    },
+    "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
+    "suppressions": [],
+}
+
+#: Sections whose value may be null (off) or an object with these keys.
+_OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {"objectLock": {"mode": "GOVERNANCE", "days": 365}}
+#: Sections whose keys are free (validated later), with the shape of each value.
+_FREE_KEYED: dict[str, dict[str, Any]] = {
+    "alarms.overrides": {"periodSeconds": None, "evaluationPeriods": None}
+}
+
+
+# ------------------------------------------------------------------------------------------- merge + override
+
+
+def _parse_cli_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _allowed_keys(template: Mapping[str, Any]) -> str:
+    return "allowed keys: " + ", ".join(sorted(template))
+
+
+def _merge(target: dict[str, Any], source: Mapping[str, Any], path: str) -> None:
+    """Deep-merge ``source`` into ``target`` (which holds the defaults), refusing keys the defaults lack."""
+    relative = path[len(CONTEXT_KEY) + 1 :]
+    free_template = _FREE_KEYED.get(relative)
+    for key, value in source.items():
+        key_path = f"{path}.{key}"
+        if free_template is not None:
+            if not isinstance(value, Mapping):
+                raise ConfigError(key_path, value, f"expected an object with {_allowed_keys(free_template)}")
+            entry = dict(free_template)
+            _merge(entry, value, key_path)
+            target[key] = entry
+            continue
+        if key not in target:
+            raise ConfigError(
+                path + "." + str(key), value, f"unknown key under {path}; {_allowed_keys(target)}"
+            )
+        current = target[key]
+        sub_relative = key_path[len(CONTEXT_KEY) + 1 :]
+        if sub_relative in _OPTIONAL_SECTIONS and isinstance(value, Mapping):
+            current = dict(_OPTIONAL_SECTIONS[sub_relative]) if current is None else current
+            _merge(current, value, key_path)
+            target[key] = current
+        elif isinstance(current, dict) and isinstance(value, Mapping):
+            _merge(current, value, key_path)
+        elif isinstance(current, dict) and sub_relative not in _FREE_KEYED:
+            raise ConfigError(key_path, value, f"expected an object with {_allowed_keys(current)}")
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _apply_override(merged: dict[str, Any], dotted: str, value: Any) -> None:
+    """Apply ``-c baseline.a.b=value`` by merging {"a": {"b": value}}, so unknown keys fail the same way."""
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ConfigError(
+            f"{CONTEXT_KEY}.{dotted}",
+            value,
+            "the key path has an empty segment; use e.g. alarms.periodSeconds",
+        )
+    nested: Any = _parse_cli_value(value)
+    for part in reversed(parts):
+        nested = {part: nested}
+    _merge(merged, nested, CONTEXT_KEY)
+
+
+# ----------------------------------------------------------------------------------------------- validation
+
+T = TypeVar("T")
+
+
+def _path(*parts: str) -> str:
+    return ".".join((CONTEXT_KEY, *parts))
+
+
+def _int(value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    # bool is an int subclass in Python; `true` is never a number of days.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(path, value, f"expected a whole number{_range(minimum, maximum)}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(path, value, f"expected a whole number{_range(minimum, maximum)}")
+    return value
+
+
+def _range(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" from {minimum} to {maximum}"
+    if minimum is not None:
+        return f" >= {minimum}"
+    return ""
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, value, "expected true or false")
+    return value
+
+
+def _str(value: Any, path: str, pattern: re.Pattern[str] | None = None, allowed: str = "a string") -> str:
+    if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
+        raise ConfigError(path, value, f"expected {allowed}")
+    return value
+
+
+def _optional(value: Any, path: str, parse: Callable[[Any, str], T]) -> T | None:
+    return None if value is None else parse(value, path)
+
+
+def _list(value: Any, path: str, item: Callable[[Any, str], T], what: str) -> tuple[T, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(path, value, f"expected a JSON array of {what}")
+    return tuple(item(entry, f"{path}[{index}]") for index, entry in enumerate(value))
+
+
+def _all_or_list(
+    value: Any, path: str, item: Callable[[Any, str], str], what: str
+) -> Literal["all"] | tuple[str, ...]:
+    if value == "all":
+        return "all"
+    if not isinstance(value, list):
+        raise ConfigError(path, value, f'expected "all" or a JSON array of {what} ([] for none)')
+    return _list(value, path, item, what)
+
+
+def _s3_bucket_arn(value: Any, path: str) -> str:
+    allowed = "an S3 bucket ARN such as 'arn:aws:s3:::my-bucket' or 'arn:aws:s3:::my-bucket/prefix/'"
+    match = _S3_BUCKET_ARN.match(value) if isinstance(value, str) else None
+    if match is None or not re.fullmatch(_BUCKET_NAME, match["bucket"]):
+        raise ConfigError(path, value, f"expected {allowed}")
+    return value
+
+
+def _lambda_arn(value: Any, path: str) -> str:
+    return _str(
+        value,
+        path,
+        _LAMBDA_ARN,
+        "a Lambda function ARN such as 'arn:aws:lambda:eu-west-1:123456789012:function:my-function'",
+    )
+
+
+def _dynamodb_arn(value: Any, path: str) -> str:
+    return _str(
+        value,
+        path,
+        _DYNAMODB_TABLE_ARN,
+        "a DynamoDB table ARN such as 'arn:aws:dynamodb:eu-west-1:123456789012:table/my-table'",
+    )
+
+
+def _email(value: Any, path: str) -> str:
+    return _str(value, path, _EMAIL, "an email address such as 'secops@example.com'")
+
+
+def _https_url(value: Any, path: str) -> str:
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme != "https" or not parsed.hostname:
+        raise ConfigError(
+            path, value, "expected an https:// URL such as 'https://events.pagerduty.com/integration/...'"
+        )
+    return value
+
+
+def _alarm_period(value: Any, path: str) -> int:
+    period = _int(value, path, minimum=1)
+    if period not in (10, 30) and period % 60 != 0:
+        raise ConfigError(
+            path, value, "expected 10, 30 or a multiple of 60 seconds (CloudWatch alarm periods)"
+        )
+    return period
+
+
+def _evaluation_window(period: int, evaluations: int, path: str) -> None:
+    if period * evaluations > 86_400:
+        raise ConfigError(
+            path,
+            evaluations,
+            f"periodSeconds x evaluationPeriods must be at most 86400 (one day); "
+            f"got {period} x {evaluations}",
+        )
+
+
+def _build(raw: Mapping[str, Any]) -> BaselineConfig:
+    trail_name = _str(
+        raw["trailName"],
+        _path("trailName"),
+        _TRAIL_NAME,
+        "3-128 letters, digits, '.', '_' or '-', starting and ending with a letter or digit "
+        "(CloudTrail trail name)",
+    )
+    if _TRAIL_NAME_ADJACENT.search(trail_name):
+        raise ConfigError(
+            _path("trailName"),
+            trail_name,
+            "a CloudTrail name may not contain '..', '_-', '--' and similar pairs",
+        )
+
+    home_region = _optional(
+        raw["homeRegion"],
+        _path("homeRegion"),
+        lambda v, p: _str(
+            v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1', or null (environment-agnostic)"
+        ),
+    )
+
+    retention = raw["logRetentionDays"]
+    if isinstance(retention, bool) or retention not in CLOUDWATCH_RETENTION_DAYS:
+        raise ConfigError(
+            _path("logRetentionDays"),
+            retention,
+            "CloudWatch Logs accepts only "
+            + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            + " (days); 365 or more is "
+            "recommended (Security Hub CloudWatch.16)",
+        )
+
+    lifecycle_raw = raw["lifecycle"]
+    lifecycle = LifecycleSettings(
+        transition_to_glacier_days=_int(
+            lifecycle_raw["transitionToGlacierDays"], _path("lifecycle", "transitionToGlacierDays"), minimum=1
+        ),
+        expiration_days=_int(
+            lifecycle_raw["expirationDays"], _path("lifecycle", "expirationDays"), minimum=1
+        ),
+    )
+    if lifecycle.transition_to_glacier_days >= lifecycle.expiration_days:
+        raise ConfigError(
+            _path("lifecycle", "transitionToGlacierDays"),
+            lifecycle.transition_to_glacier_days,
+            f"it must be less than lifecycle.expirationDays ({lifecycle.expiration_days}), "
+            "or objects expire before "
+            "they ever reach Glacier",
+        )
+
+    existing_bucket_name = _optional(
+        raw["existingBucketName"],
+        _path("existingBucketName"),
+        lambda v, p: _str(
+            v,
+            p,
+            re.compile(rf"^{_BUCKET_NAME}$"),
+            "an S3 bucket name (3-63 lower-case letters, digits, '.', '-'), or null",
+        ),
+    )
+    existing_kms_key_arn = _optional(
+        raw["existingKmsKeyArn"],
+        _path("existingKmsKeyArn"),
+        lambda v, p: _str(
+            v,
+            p,
+            _KMS_KEY_ARN,
+            "a KMS key ARN such as "
+            "'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' "
+            "(not an alias), or null",
+        ),
+    )
+
+    object_lock = _object_lock(raw["objectLock"], existing_bucket_name, lifecycle)
+
+    data_raw = raw["dataEvents"]
+    data_events = DataEventSettings(
+        s3_buckets=_all_or_list(
+            data_raw["s3Buckets"], _path("dataEvents", "s3Buckets"), _s3_bucket_arn, "S3 bucket ARNs"
+        ),
+        lambda_functions=_all_or_list(
+            data_raw["lambdaFunctions"],
+            _path("dataEvents", "lambdaFunctions"),
+            _lambda_arn,
+            "Lambda function ARNs",
+        ),
+        dynamodb_tables=_list(
+            data_raw["dynamodbTables"],
+            _path("dataEvents", "dynamodbTables"),
+            _dynamodb_arn,
+            "DynamoDB table ARNs",
+        ),
+    )
+    insights = InsightsSettings(
+        api_call_rate=_bool(raw["insights"]["apiCallRate"], _path("insights", "apiCallRate")),
+        api_error_rate=_bool(raw["insights"]["apiErrorRate"], _path("insights", "apiErrorRate")),
+    )
+
+    organization_trail = _bool(raw["organizationTrail"], _path("organizationTrail"))
+    organization_id = _optional(
+        raw["organizationId"],
+        _path("organizationId"),
+        lambda v, p: _str(v, p, _ORGANIZATION_ID, "an AWS Organizations id such as 'o-a1b2c3d4e5', or null"),
+    )
+    if organization_trail and organization_id is None:
+        raise ConfigError(
+            _path("organizationId"),
+            None,
+            "an organization trail needs the organization id (o-xxxxxxxxxx) so the bucket policy "
+            "admits member "
+            "accounts' logs; set baseline.organizationId or organizationTrail=false",
+        )
+
+    alarms = _alarms(raw["alarms"])
+    health_raw = raw["health"]
+    health = HealthSettings(
+        emails=_list(health_raw["emails"], _path("health", "emails"), _email, "email addresses"),
+        https_endpoints=_list(
+            health_raw["httpsEndpoints"], _path("health", "httpsEndpoints"), _https_url, "https:// URLs"
+        ),
+        trail_silence_minutes=_int(
+            health_raw["trailSilenceMinutes"], _path("health", "trailSilenceMinutes"), minimum=1, maximum=1440
+        ),
+    )
+    pagerduty = PagerDutySettings(
+        routing_key_secret_name=_str(
+            raw["pagerduty"]["routingKeySecretName"],
+            _path("pagerduty", "routingKeySecretName"),
+            _SECRET_NAME,
+            "a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN",
+        ),
+        events_url=_https_url(raw["pagerduty"]["eventsUrl"], _path("pagerduty", "eventsUrl")),
+    )
+    forwarder_raw = raw["forwarder"]
+    forwarder = ForwarderSettings(
+        reserved_concurrency=_int(
+            forwarder_raw["reservedConcurrency"],
+            _path("forwarder", "reservedConcurrency"),
+            minimum=1,
+            maximum=1000,
+        ),
+        timeout_seconds=_int(
+            forwarder_raw["timeoutSeconds"], _path("forwarder", "timeoutSeconds"), minimum=3, maximum=900
+        ),
+        memory_mb=_int(forwarder_raw["memoryMb"], _path("forwarder", "memoryMb"), minimum=128, maximum=10240),
+    )
+
+    return BaselineConfig(
+        trail_name=trail_name,
+        home_region=home_region,
+        log_retention_days=retention,
+        lifecycle=lifecycle,
+        object_lock=object_lock,
+        data_events=data_events,
+        insights=insights,
+        organization_trail=organization_trail,
+        organization_id=organization_id,
+        existing_kms_key_arn=existing_kms_key_arn,
+        existing_bucket_name=existing_bucket_name,
+        alarms=alarms,
+        alert_emails=_list(raw["alertEmails"], _path("alertEmails"), _email, "email addresses"),
+        health=health,
+        pagerduty=pagerduty,
+        forwarder=forwarder,
+        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms.name_prefix, trail_name),
+    )
+
+
+def _object_lock(
+    raw: Any, existing_bucket_name: str | None, lifecycle: LifecycleSettings
+) -> ObjectLockSettings | None:
+    if raw is None:
+        return None
+    path = _path("objectLock")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, raw, 'expected null (off) or {"mode": "GOVERNANCE"|"COMPLIANCE", "days": N}')
+    if existing_bucket_name is not None:
+        raise ConfigError(
+            path,
+            dict(raw),
+            "Object Lock needs a versioned bucket created with Object Lock by this stack; with "
+            f"existingBucketName ({existing_bucket_name!r}) the bucket is not ours, so enable Object Lock "
+            "on it yourself and set objectLock=null",
+        )
+    mode = raw["mode"]
+    if mode not in ("GOVERNANCE", "COMPLIANCE"):
+        raise ConfigError(_path("objectLock", "mode"), mode, 'expected "GOVERNANCE" or "COMPLIANCE"')
+    days = _int(raw["days"], _path("objectLock", "days"), minimum=1, maximum=36500)
+    if days > lifecycle.expiration_days:
+        raise ConfigError(
+            _path("objectLock", "days"),
+            days,
+            f"it must not exceed lifecycle.expirationDays ({lifecycle.expiration_days}): "
+            "lifecycle cannot expire locked objects",
+        )
+    return ObjectLockSettings(mode=mode, days=days)
+
+
+def _catalogue_ids() -> tuple[str, ...]:
+    from detections.catalogue import CATALOGUE
+
+    return tuple(detection.id for detection in CATALOGUE)
+
+
+def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
+    period = _alarm_period(raw["periodSeconds"], _path("alarms", "periodSeconds"))
+    evaluations = _int(raw["evaluationPeriods"], _path("alarms", "evaluationPeriods"), minimum=1)
+    _evaluation_window(period, evaluations, _path("alarms", "evaluationPeriods"))
+    overrides_raw = raw["overrides"]
+    if not isinstance(overrides_raw, Mapping):
+        raise ConfigError(
+            _path("alarms", "overrides"), overrides_raw, "expected an object: detection id -> override"
+        )
+    known_ids = _catalogue_ids()
+    overrides: dict[str, AlarmOverride] = {}
+    for detection_id, override in overrides_raw.items():
+        path = _path("alarms", "overrides", detection_id)
+        if detection_id not in known_ids:
+            raise ConfigError(
+                path,
+                detection_id,
+                "override keys must be catalogue detection ids (see `python -m detections list`), e.g. "
+                + ", ".join(known_ids[:3]),
+            )
+        override_period = _optional(override["periodSeconds"], f"{path}.periodSeconds", _alarm_period)
+        override_evaluations = _optional(
+            override["evaluationPeriods"], f"{path}.evaluationPeriods", lambda v, p: _int(v, p, minimum=1)
+        )
+        _evaluation_window(
+            override_period or period, override_evaluations or evaluations, f"{path}.evaluationPeriods"
+        )
+        overrides[detection_id] = AlarmOverride(
+            period_seconds=override_period, evaluation_periods=override_evaluations
+        )
+    return AlarmSettings(
+        namespace=_str(
+            raw["namespace"],
+            _path("alarms", "namespace"),
+            _NAMESPACE,
+            "a CloudWatch namespace: 1-255 of letters, digits, . - _ / # :, not starting with 'AWS/'",
+        ),
+        name_prefix=_str(
+            raw["namePrefix"],
+            _path("alarms", "namePrefix"),
+            _ALARM_PREFIX,
+            "up to 100 of letters, digits, . _ - / :",
+        ),
+        period_seconds=period,
+        evaluation_periods=evaluations,
+        overrides=overrides,
+    )
+
+
+def suppressions_json(suppressions: tuple[Suppression, ...]) -> str:
+    """The SUPPRESSIONS environment value: compact JSON in the shape ``parse_suppressions`` reads."""
+    documents = []
+    for suppression in suppressions:
+        document = {
+            "detection": suppression.detection,
+            "principalArnPattern": suppression.principal_arn_pattern,
+            "sourceCidr": suppression.source_cidr,
+            "eventName": suppression.event_name,
+            "expires": suppression.expires.isoformat(),
+            "reason": suppression.reason,
+        }
+        documents.append({key: value for key, value in document.items() if value is not None})
+    return json.dumps(documents, separators=(",", ":"), sort_keys=True)
+
+
+def _suppressions(
+    raw: Any, pagerduty: PagerDutySettings, alarm_prefix: str, trail_name: str
+) -> tuple[Suppression, ...]:
+    path = _path("suppressions")
+    try:
+        suppressions = parse_suppressions(raw)
+    except ValueError as error:
+        raise ConfigError(path, raw, f"{error}") from None
+    known_ids = _catalogue_ids()
+    for index, suppression in enumerate(suppressions):
+        if suppression.detection not in known_ids:
+            raise ConfigError(
+                f"{path}[{index}].detection",
+                suppression.detection,
+                "expected a catalogue detection id (see `python -m detections list`)",
+            )
+    encoded = suppressions_json(suppressions)
+    known = (
+        len("SUPPRESSIONS")
+        + len(encoded)
+        + len("ROUTING_KEY_SECRET_NAME")
+        + len(pagerduty.routing_key_secret_name)
+        + len("PAGERDUTY_EVENTS_URL")
+        + len(pagerduty.events_url)
+        + len("ALARM_NAME_PREFIX")
+        + len(alarm_prefix)
+        + len("TRAIL_LOG_GROUP_NAME")
+        + len(f"/aws/cloudtrail/{trail_name}")
+    )
+    budget = LAMBDA_ENVIRONMENT_LIMIT_BYTES - _OTHER_FORWARDER_ENV_BYTES
+    if known > budget:
+        raise ConfigError(
+            path,
+            f"{len(suppressions)} suppressions ({len(encoded.encode())} bytes of JSON)",
+            f"the forwarder's environment would need about {known + _OTHER_FORWARDER_ENV_BYTES} bytes, "
+            f"over Lambda's {LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables; "
+            "shorten the reasons, remove expired "
+            "suppressions, or merge them with wider patterns",
+        )
+    return suppressions
+
+
+__all__ = [
+    "CLOUDWATCH_RETENTION_DAYS",
+    "DEFAULTS",
+    "AlarmOverride",
+    "AlarmSettings",
+    "BaselineConfig",
+    "ConfigError",
+    "DataEventSettings",
+    "ForwarderSettings",
+    "HealthSettings",
+    "InsightsSettings",
+    "LifecycleSettings",
+    "ObjectLockSettings",
+    "PagerDutySettings",
+    "suppressions_json",
+]
