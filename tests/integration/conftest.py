@@ -1,24 +1,23 @@
 """Run the forwarder "as deployed" against moto's server (HTTP on loopback) and a local PagerDuty receiver.
 
-The handler is imported fresh for every test (a cold start) from the synthesized asset in cdk.out when it is
-there and matches the source, with the environment the template gives the function; otherwise from the source
-tree with the same variables (a warning says which). Intrinsic values (the log group and queue) are replaced
-by the moto resources standing in for them; PAGERDUTY_EVENTS_URL points at the receiver.
+The handler is imported fresh for every test (a cold start) from the forwarder's staged asset in the session's
+synthesized cloud assembly (``synthesized_cdk_out``), with the environment the template gives the function.
+Intrinsic values (the log group and queue) are replaced by the moto resources standing in for them;
+PAGERDUTY_EVENTS_URL points at the receiver.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from demo.moto_harness import (
-    REPO_ROOT,
     FakeLambdaContext,
     MotoHarness,
     environment,
@@ -54,21 +53,12 @@ def pagerduty() -> Iterator[PagerDutyReceiver]:
 
 
 @pytest.fixture(scope="session")
-def deployment() -> dict[str, Any]:
-    deployed = find_deployed_forwarder(REPO_ROOT / "cdk.out")
-    if deployed is None:
-        warnings.warn(
-            "cdk.out has no synthesized forwarder: integration tests run the source tree", stacklevel=1
-        )
-        return {"deployed": None, "code_root": REPO_ROOT, "timeout": 60}
+def deployment(synthesized_cdk_out: Path) -> dict[str, Any]:
+    """The forwarder as synthesized: its staged asset directory, environment and timeout from the template."""
+    deployed = find_deployed_forwarder(synthesized_cdk_out)
+    assert deployed is not None, f"no forwarder function in the synthesized templates in {synthesized_cdk_out}"
     stale = stale_asset_files(deployed.asset_dir)
-    if stale:
-        warnings.warn(
-            f"cdk.out asset {deployed.asset_dir.name} differs from the source ({', '.join(stale[:3])}...): "
-            "integration tests run the source tree with the template's environment; run `make synth`",
-            stacklevel=1,
-        )
-        return {"deployed": deployed, "code_root": REPO_ROOT, "timeout": deployed.timeout_seconds}
+    assert not stale, f"the synthesized asset differs from the source tree: {stale}"
     return {"deployed": deployed, "code_root": deployed.asset_dir, "timeout": deployed.timeout_seconds}
 
 

@@ -181,8 +181,8 @@ def test_partly_suppressed_pages_with_the_rest_and_says_how_many_were_suppressed
     assert "192.0.2.66" in page["payload"]["summary"]
 
 
-def test_the_handler_ran_from_the_code_root_the_fixture_chose(forwarder, deployment) -> None:
-    assert forwarder.module.__file__.startswith(str(deployment["code_root"]))
+def test_the_handler_runs_from_the_synthesized_asset_not_the_source_tree(forwarder, deployment) -> None:
+    assert forwarder.module.__file__.startswith(str(deployment["deployed"].asset_dir))
 
 
 def test_the_account_alias_names_the_account_in_the_summary_and_group(forwarder) -> None:
