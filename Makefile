@@ -39,6 +39,8 @@ demo: setup
 	$(BIN)/python -m demo $(if $(EVENTS),--events $(EVENTS))
 
 test: setup
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -16,6 +16,7 @@ JSON shape (the ``SUPPRESSIONS`` environment variable and the ``baseline.suppres
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -64,6 +65,22 @@ def parse_suppressions(raw: object) -> tuple[Suppression, ...]:
             'use [] for none or [{"detection": ..., "expires": "YYYY-MM-DD", "reason": ..., ...}]'
         )
     return tuple(_parse_one(index, item) for index, item in enumerate(raw))
+
+
+def suppressions_json(suppressions: Iterable[Suppression]) -> str:
+    """The inverse of ``parse_suppressions``: the compact JSON of the forwarder's SUPPRESSIONS variable."""
+    documents = []
+    for suppression in suppressions:
+        document = {
+            "detection": suppression.detection,
+            "principalArnPattern": suppression.principal_arn_pattern,
+            "sourceCidr": suppression.source_cidr,
+            "eventName": suppression.event_name,
+            "expires": suppression.expires.isoformat(),
+            "reason": suppression.reason,
+        }
+        documents.append({key: value for key, value in document.items() if value is not None})
+    return json.dumps(documents, separators=(",", ":"), sort_keys=True)
 
 
 def is_suppressed(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
-from detections.suppressions import Suppression, parse_suppressions
+from detections.suppressions import Suppression, parse_suppressions, suppressions_json
 
 CONTEXT_KEY = "baseline"
 
@@ -670,22 +670,6 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
     )
 
 
-def suppressions_json(suppressions: tuple[Suppression, ...]) -> str:
-    """The SUPPRESSIONS environment value: compact JSON in the shape ``parse_suppressions`` reads."""
-    documents = []
-    for suppression in suppressions:
-        document = {
-            "detection": suppression.detection,
-            "principalArnPattern": suppression.principal_arn_pattern,
-            "sourceCidr": suppression.source_cidr,
-            "eventName": suppression.event_name,
-            "expires": suppression.expires.isoformat(),
-            "reason": suppression.reason,
-        }
-        documents.append({key: value for key, value in document.items() if value is not None})
-    return json.dumps(documents, separators=(",", ":"), sort_keys=True)
-
-
 def _suppressions(
     raw: Any, pagerduty: PagerDutySettings, alarm_prefix: str, trail_name: str
 ) -> tuple[Suppression, ...]:
@@ -742,5 +726,4 @@ __all__ = [
     "LifecycleSettings",
     "ObjectLockSettings",
     "PagerDutySettings",
-    "suppressions_json",
 ]

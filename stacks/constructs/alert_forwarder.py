@@ -11,10 +11,8 @@ fans out to email/other subscribers too, and one path keeps the dedup and retry 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +25,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from detections.suppressions import Suppression, suppressions_json
+from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
@@ -80,15 +81,6 @@ class PagerDutySettingsLike(Protocol):
     events_url: str
 
 
-class SuppressionLike(Protocol):
-    detection: str
-    reason: str
-    expires: date
-    principal_arn_pattern: str | None
-    source_cidr: str | None
-    event_name: str | None
-
-
 @dataclass(frozen=True)
 class AlertForwarderProps:
     alerts_topic: sns.ITopic
@@ -96,24 +88,8 @@ class AlertForwarderProps:
     forwarder: ForwarderSettingsLike
     pagerduty: PagerDutySettingsLike
     alarm_name_prefix: str
-    suppressions: Sequence[SuppressionLike]
+    suppressions: Sequence[Suppression]
     log_retention_days: int
-
-
-def suppressions_json(suppressions: Iterable[SuppressionLike]) -> str:
-    """Serialize configured suppressions in the JSON shape ``parse_suppressions`` reads ("[]" if none)."""
-    documents = []
-    for suppression in suppressions:
-        document = {
-            "detection": suppression.detection,
-            "principalArnPattern": suppression.principal_arn_pattern,
-            "sourceCidr": suppression.source_cidr,
-            "eventName": suppression.event_name,
-            "expires": suppression.expires.isoformat(),
-            "reason": suppression.reason,
-        }
-        documents.append({key: value for key, value in document.items() if value is not None})
-    return json.dumps(documents, separators=(",", ":"), sort_keys=True)
 
 
 def secret_arn_pattern(stack: Stack, secret_name_or_arn: str) -> str:
@@ -250,28 +226,10 @@ class AlertForwarder(Construct):
     def _log_group(self, stack: Stack, retention_days: int) -> logs.LogGroup:
         name = f"/security-baseline/{stack.stack_name}/alert-forwarder"
         self.key.add_to_resource_policy(
-            iam.PolicyStatement(
+            cloudwatch_logs_may_encrypt(
+                stack,
                 sid="AllowCloudWatchLogsForTheForwarderLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                # The explicit actions behind AWS's documented Encrypt*/Decrypt*/ReEncrypt*/
-                # GenerateDataKey*/Describe* for CloudWatch Logs encryption (symmetric key).
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}"
-                        )
-                    }
-                },
+                log_group_arn=f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}",
             )
         )
         log_group = logs.LogGroup(self, "LogGroup", log_group_name=name, encryption_key=self.key)

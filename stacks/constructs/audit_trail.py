@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from stacks.config import BaselineConfig, DataEventSettings
+from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 
@@ -188,20 +189,8 @@ class AuditTrail(Construct):
             )
         )
         key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForTheTrailLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": self._log_group_arn}},
+            cloudwatch_logs_may_encrypt(
+                stack, sid="AllowCloudWatchLogsForTheTrailLogGroup", log_group_arn=self._log_group_arn
             )
         )
         return key

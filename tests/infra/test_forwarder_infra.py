@@ -26,7 +26,6 @@ from stacks.constructs.alert_forwarder import (
     HANDLER,
     POWERTOOLS_LAYER_SSM_PARAMETER,
     REPO_ROOT,
-    suppressions_json,
 )
 
 REGION, ACCOUNT, PARTITION = {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}, {"Ref": "AWS::Partition"}
@@ -134,10 +133,6 @@ def test_configured_suppressions_reach_the_function_in_the_json_the_handler_pars
             "sourceCidr": "203.0.113.0/24",
         }
     ]
-
-
-def test_no_suppressions_serialize_as_an_empty_json_array():
-    assert suppressions_json(()) == "[]"
 
 
 def test_the_function_logs_to_its_own_encrypted_log_group_with_the_configured_retention(synthesized):

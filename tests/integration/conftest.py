@@ -56,7 +56,9 @@ def pagerduty() -> Iterator[PagerDutyReceiver]:
 def deployment(synthesized_cdk_out: Path) -> dict[str, Any]:
     """The forwarder as synthesized: its staged asset directory, environment and timeout from the template."""
     deployed = find_deployed_forwarder(synthesized_cdk_out)
-    assert deployed is not None, f"no forwarder function in the synthesized templates in {synthesized_cdk_out}"
+    assert deployed is not None, (
+        f"no forwarder function in the synthesized templates in {synthesized_cdk_out}"
+    )
     stale = stale_asset_files(deployed.asset_dir)
     assert not stale, f"the synthesized asset differs from the source tree: {stale}"
     return {"deployed": deployed, "code_root": deployed.asset_dir, "timeout": deployed.timeout_seconds}

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 from forwarder_builders import cloudtrail_record
 
-from detections.suppressions import Suppression, for_detection, is_suppressed, parse_suppressions
+from detections.suppressions import (
+    Suppression,
+    for_detection,
+    is_suppressed,
+    parse_suppressions,
+    suppressions_json,
+)
 
 VALID = {
     "detection": "root-account-usage",
@@ -149,3 +156,13 @@ def test_a_service_name_as_source_is_never_inside_a_cidr() -> None:
         is_suppressed(cloudtrail_record(sourceIPAddress="cloudtrail.amazonaws.com"), [suppression], TODAY)
         is None
     )
+
+
+def test_serializing_suppressions_round_trips_through_the_parser() -> None:
+    parsed = parse_suppressions([VALID, {**VALID, "sourceCidr": None, "eventName": "Put*"}])
+
+    assert parse_suppressions(json.loads(suppressions_json(parsed))) == parsed
+
+
+def test_no_suppressions_serialize_as_an_empty_json_array() -> None:
+    assert suppressions_json(()) == "[]"
