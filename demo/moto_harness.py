@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from moto.core.exceptions import JsonRESTError
@@ -67,7 +67,7 @@ class EngineEventMessageFilter:
     does not spend in the forwarder's process.
     """
 
-    _instances: dict[str, EngineEventMessageFilter] = {}
+    _instances: ClassVar[dict[str, EngineEventMessageFilter]] = {}
 
     def __new__(cls, pattern: str) -> EngineEventMessageFilter:
         instance = cls._instances.get(pattern or "")

@@ -31,7 +31,8 @@ logger = Logger()
 # X-Ray: patch only what this function calls through a patchable library - botocore (FilterLogEvents,
 # Secrets Manager, IAM, SQS). The default (patch_all) also imports and patches every other supported
 # library it can find (requests, sqlite3, ...) at cold start, for calls we never make. The PagerDuty POST
-# uses urllib; patch_all leaves httplib unpatched too (X-Ray's "no double patch" list), so traces are the same.
+# uses urllib, which patch_all leaves unpatched too (httplib is not in X-Ray's NO_DOUBLE_PATCH list), so
+# the traces are the same.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
