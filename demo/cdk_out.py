@@ -4,9 +4,10 @@ The deployed truth is the CloudFormation template: metric filter patterns and tr
 settings and actions, which topic the forwarder subscribes to, its handler, environment and code asset.
 Reading it back here means the demo exercises exactly what ``cdk deploy`` would create.
 
-CloudFormation intrinsics (``Ref``, ``Fn::GetAtt``, ``Fn::ImportValue``, ``Fn::Join``, ``Fn::Sub``,
-``Fn::Select``, pseudo parameters) are resolved to the physical names and ARNs the resources would get in
-one account and region; names that CloudFormation would generate get a stable generated name.
+CloudFormation intrinsics (``Ref``, ``Fn::GetAtt``, ``Fn::ImportValue``, ``Fn::GetStackOutput``,
+``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, pseudo parameters) are resolved to the physical names and ARNs
+the resources would get in one account and region; names that CloudFormation would generate get a stable
+generated name.
 """
 
 from __future__ import annotations
@@ -234,6 +235,18 @@ class CloudAssembly:
                 )
             exporting_stack, exported = self._exports[export]
             return self.resolve(exporting_stack, exported)
+        if function == "Fn::GetStackOutput":
+            # Weak cross-stack references (the @aws-cdk/core:defaultCrossStackReferences flag): the value
+            # is the named output of the producing stack, resolved in that stack.
+            producer_name = str(self.resolve(stack, argument["StackName"]))
+            output_name = str(self.resolve(stack, argument["OutputName"]))
+            producer = next((s for s in self.stacks.values() if s.stack_name == producer_name), None)
+            outputs = producer.template.get("Outputs", {}) if producer else {}
+            if producer is None or output_name not in outputs:
+                raise CloudAssemblyError(
+                    f"{stack.artifact_id}: Fn::GetStackOutput {producer_name}.{output_name} is in no template"
+                )
+            return self.resolve(producer, outputs[output_name]["Value"])
         if function == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             resolved = {key: str(self.resolve(stack, item)) for key, item in variables.items()}

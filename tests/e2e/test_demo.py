@@ -90,6 +90,13 @@ class TestBuiltinScenario:
             assert shown <= matching_event_ids(records, page.detection_id), page.detection_id
             assert page.details["enrichment"]["status"] == "complete"
 
+    def test_no_page_carries_an_unresolved_cloudformation_intrinsic(self, builtin_run: DemoRun) -> None:
+        # The deployed names (log group in the Logs Insights link, alarm, queue) are read back from the
+        # templates; an intrinsic left unresolved would show up as "Fn::..." in what the responder sees.
+        for page in builtin_run.pages:
+            assert "Fn::" not in json.dumps(page.event) and "Fn%3A%3A" not in json.dumps(page.event)
+            assert "Fn*3A*3A" not in json.dumps(page.event), page.detection_id
+
     def test_a_root_login_page_reads_as_a_responder_needs_it(self, builtin_run: DemoRun) -> None:
         (page,) = [p for p in builtin_run.pages if p.detection_id == "root-console-login"]
         assert page.payload["severity"] == "critical"

@@ -136,3 +136,31 @@ def test_a_forwarder_without_a_subscription_is_an_error(tmp_path: Path) -> None:
 def test_a_missing_assembly_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(CloudAssemblyError, match="cdk synth"):
         load_deployment(tmp_path, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER)
+
+
+def test_weak_cross_stack_references_resolve_to_the_producing_stacks_output(tmp_path: Path) -> None:
+    # GIVEN the alerting stack reads the trail's log group through Fn::GetStackOutput (the CDK flag
+    # @aws-cdk/core:defaultCrossStackReferences=weak) instead of an export
+    weak_reference = {
+        "Fn::GetStackOutput": {
+            "StackName": "SecurityBaselineTrail",
+            "Region": {"Ref": "AWS::Region"},
+            "OutputName": "LogGroupExport",
+        }
+    }
+    resources = json.loads(
+        json.dumps(alerting_resources()).replace(
+            json.dumps({"Fn::ImportValue": "Trail:ExportsOutputRefTrailLogs"}), json.dumps(weak_reference)
+        )
+    )
+    cdk_out = write_assembly(tmp_path, resources)
+
+    # WHEN the deployment is read back
+    deployment = load_deployment(
+        cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER
+    )
+
+    # THEN the filter and the forwarder name the trail's real log group, not the intrinsic
+    (metric_filter,) = deployment.metric_filters
+    assert metric_filter.log_group_name.startswith("SecurityBaselineTrail-TrailLogs-")
+    assert deployment.forwarder.environment["TRAIL_LOG_GROUP_NAME"] == metric_filter.log_group_name
