@@ -183,8 +183,9 @@ class _Buffer:
             try:
                 value, end = decoder.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as error:
-                # Incomplete value at the end of the window, or truly malformed: read on until EOF decides.
-                if self.refill():
+                # Only a value cut off by the end of the window deserves another chunk. Reading on after a
+                # real error would pull the whole rest of the file into memory before reporting it.
+                if _may_be_cut_off(error, len(self.text)) and self.refill():
                     continue
                 raise _MalformedLog(f"invalid JSON in {what}: {error.msg}") from None
             if end >= len(self.text) and self.refill():
@@ -198,6 +199,16 @@ class _Buffer:
             shown = repr(found) if found else "end of file"
             raise _MalformedLog(f"expected {char!r} {what}, found {shown}")
         self.pos += 1
+
+
+# How far before the end of the window a JSON error can sit when the value was merely cut off there: a
+# literal ("fals"), a number's tail ("1e") or an escape ("\\u12") is at most this long. A cut string is
+# reported at its opening quote, anywhere in the window, so it is recognised by its message instead.
+_CUT_OFF_TAIL = 6
+
+
+def _may_be_cut_off(error: json.JSONDecodeError, window_end: int) -> bool:
+    return error.msg.startswith("Unterminated string") or error.pos >= window_end - _CUT_OFF_TAIL
 
 
 def _iter_stream(stream: TextIO) -> Iterator[dict[str, object]]:

@@ -112,9 +112,10 @@ def decide(notification: AlarmNotification, detection: DetectionLike | None) -> 
     if state == "ALARM":
         return Decision("trigger", "alarm entered ALARM")
     if state == "OK" and detection.resolve_policy == "resolve_on_ok":
-        if notification.old_state == "ALARM":
-            return Decision("resolve", "alarm returned to OK and the detection resolves on OK")
-        return Decision("ignore", f"OK after {notification.old_state}: no open episode to resolve")
+        # Also after INSUFFICIENT_DATA: the stack sends no INSUFFICIENT_DATA notifications, so ALARM ->
+        # INSUFFICIENT_DATA -> OK reaches us as "OK after INSUFFICIENT_DATA" while the alert is still open.
+        # A resolve for a key with no open alert is a no-op in PagerDuty, so resolving is always safe.
+        return Decision("resolve", f"alarm returned to OK (from {notification.old_state}); resolves on OK")
     if state == "OK":
         return Decision("ignore", "detection resolve policy is manual: a responder resolves the incident")
     return Decision("ignore", "INSUFFICIENT_DATA neither opens nor closes an episode")

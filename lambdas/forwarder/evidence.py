@@ -26,6 +26,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.forwarder.enrichment import Evidence, Window
 
+# The logs client's timeouts (handler.py builds its botocore Config from these). One FilterLogEvents call can
+# take up to their sum, so the caller's budget only lets a call start when that much time is left.
+FILTER_LOG_EVENTS_CONNECT_TIMEOUT = 2
+FILTER_LOG_EVENTS_READ_TIMEOUT = 10
+FILTER_LOG_EVENTS_MAX_SECONDS = FILTER_LOG_EVENTS_CONNECT_TIMEOUT + FILTER_LOG_EVENTS_READ_TIMEOUT
+
 _THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "TooManyRequestsException"}
 _RETRYABLE_CODES = _THROTTLING_CODES | {
     "ServiceUnavailableException",

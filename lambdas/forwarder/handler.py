@@ -19,7 +19,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from detections.catalogue import get_detection
-from lambdas.forwarder.evidence import RatePacer
+from lambdas.forwarder.evidence import (
+    FILTER_LOG_EVENTS_CONNECT_TIMEOUT,
+    FILTER_LOG_EVENTS_READ_TIMEOUT,
+    RatePacer,
+)
 from lambdas.forwarder.pagerduty import PagerDutyClient
 from lambdas.forwarder.service import Dependencies, account_alias_reader, forward_event
 from lambdas.forwarder.settings import ForwarderSettings
@@ -40,8 +44,12 @@ metrics = Metrics()
 _SDK_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
 # FilterLogEvents retries are ours (paced, budgeted): the SDK must not retry behind our back.
 _LOGS_CONFIG = Config(
-    connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
+    connect_timeout=FILTER_LOG_EVENTS_CONNECT_TIMEOUT,
+    read_timeout=FILTER_LOG_EVENTS_READ_TIMEOUT,
+    retries={"mode": "standard", "total_max_attempts": 1},
 )
+# The account alias only decorates the page: one quick try (at most ~3 s, once per container), no retries.
+_IAM_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1})
 
 
 class _ClientOnFirstUse:
@@ -60,7 +68,7 @@ class _ClientOnFirstUse:
 
 LOGS = boto3.client("logs", config=_LOGS_CONFIG)
 SQS = _ClientOnFirstUse("sqs", _SDK_CONFIG)  # malformed/unknown alarms and PagerDuty 4xx only
-IAM = boto3.client("iam", config=_SDK_CONFIG)  # the account alias, read on the first page of a container
+IAM = boto3.client("iam", config=_IAM_CONFIG)  # the account alias, read on the first page of a container
 SECRETS = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager", config=_SDK_CONFIG))
 PACER = RatePacer()
 PAGERDUTY = PagerDutyClient(

@@ -13,7 +13,8 @@ began. So:
   carry the same StateChangeTime, hence the same key; the next ALARM episode has a new StateChangeTime and
   opens a new alert even while the previous one is still open. OK sends nothing.
 * ``resolve_on_ok`` detections: the key identifies the alarm, ``sb1/<detection>/<account>/<region>/<hash>``.
-  The OK notification (OldStateValue ALARM) resolves exactly that key, and since PagerDuty opens a new alert
+  An OK notification (after ALARM, or after an un-notified INSUFFICIENT_DATA) resolves exactly that key
+  (a no-op when no alert is open), and since PagerDuty opens a new alert
   for a trigger after a resolve, each ALARM episode still gets its own alert. Redeliveries dedupe as above.
   Known limit: a trigger redelivered *after* its episode was resolved opens a fresh alert (stale but visible,
   never lost); a lost resolve leaves the alert open for the next episode to join.
@@ -25,6 +26,7 @@ The alarm ARN is hashed (it can be 300+ characters) so the key stays well under 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import random
 import time
@@ -123,8 +125,15 @@ def resolve_event(routing_key: str, key: str) -> dict[str, object]:
     return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": key}
 
 
+def encode_event(event: Mapping[str, object]) -> bytes:
+    """The request body. Evidence strings are attacker-influenced (user agents, request parameters): a lone
+    surrogate from a JSON ``\\ud800`` escape cannot be encoded as UTF-8, and must degrade to '?' rather than
+    raise and lose the page."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
+
+
 def event_size(event: Mapping[str, object]) -> int:
-    return len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(encode_event(event))
 
 
 def fit_to_size(event: dict[str, object], budget: int = EVENT_BYTE_BUDGET) -> dict[str, object]:
@@ -242,7 +251,7 @@ class PagerDutyClient:
     transport: Callable[[bytes, float], tuple[int | None, str, str]] | None = None
 
     def send(self, event: Mapping[str, object], remaining_seconds: Callable[[], float]) -> DeliveryResult:
-        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        body = encode_event(event)
         last_reason = "not attempted: no time left"
         for attempt in range(1, self.max_attempts + 1):
             timeout = min(self.request_timeout, remaining_seconds() - 0.5)
@@ -280,7 +289,8 @@ class PagerDutyClient:
                 return response.status, response.read().decode("utf-8", "replace"), ""
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode("utf-8", "replace"), ""
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            # HTTPException: a garbled or cut-off response (BadStatusLine, IncompleteRead) - retry it too.
             return None, "", f"network error: {getattr(error, 'reason', error)!s:.200}"
 
 
@@ -332,15 +342,7 @@ def build_trigger_page(
     }
     details: dict[str, object] = {
         "account": {"id": notification.account_id, "alias": account_alias},
-        "alarm": {
-            "name": notification.alarm_name,
-            "arn": notification.alarm_arn,
-            "state": notification.new_state,
-            "previous_state": notification.old_state,
-            "reason": notification.reason,
-            "state_change_time": notification.state_change_time_iso,
-            "delivered_by": notification.delivery,
-        },
+        "alarm": _alarm_details(notification),
         "enrichment": enrichment_block,
         "evidence": summary_block,
     }
@@ -419,3 +421,54 @@ def build_trigger_page(
         links=links,
         client_url=e.alarm_link(notification),
     )
+
+
+def minimal_trigger_page(
+    *,
+    notification: AlarmNotification,
+    detection: DetectionLike | None,
+    problem: str,
+    log_group: str,
+    window: Window,
+) -> TriggerPage:
+    """The page of last resort, when building the full page failed: the alarm alone, from few fields."""
+    severity = getattr(detection, "severity", None)
+    title = getattr(detection, "title", None)
+    return TriggerPage(
+        summary=f"{title or 'Security alarm'}: {notification.alarm_name} in account "
+        f"{notification.account_id} ({notification.region}); evidence unavailable, see Logs Insights",
+        source=f"aws:{notification.account_id}:{notification.region}",
+        severity=severity if severity in SEVERITIES else "error",
+        timestamp=notification.state_change_time_iso,
+        component="cloudtrail",
+        group=notification.account_id,
+        event_class=str(getattr(detection, "id", None) or "unknown-alarm"),
+        custom_details={
+            "alarm": _alarm_details(notification),
+            "enrichment": {
+                "status": "partial",
+                "problems": [problem],
+                "window": {"start": e.iso_utc(window.start), "end": e.iso_utc(window.end)},
+            },
+        },
+        links=[
+            {"href": e.alarm_link(notification), "text": "CloudWatch alarm"},
+            {
+                "href": e.logs_insights_link(notification, log_group, window, []),
+                "text": "Logs Insights: events in the window",
+            },
+        ],
+        client_url=e.alarm_link(notification),
+    )
+
+
+def _alarm_details(notification: AlarmNotification) -> dict[str, object]:
+    return {
+        "name": notification.alarm_name,
+        "arn": notification.alarm_arn,
+        "state": notification.new_state,
+        "previous_state": notification.old_state,
+        "reason": notification.reason,
+        "state_change_time": notification.state_change_time_iso,
+        "delivered_by": notification.delivery,
+    }

@@ -5,6 +5,7 @@ moto's server and a local PagerDuty receiver, and the handler stays a thin adapt
 
 Outcomes (exactly one per notification, each logged and counted):
 * page sent (trigger, possibly degraded) or resolve sent  -> metric PagesSent / ResolvesSent
+  (degraded: evidence search failed or timed out, or building the full page failed -> the alarm alone)
 * every event behind the alarm suppressed                 -> no page, metric Suppressed
 * deliberate no-op (OK of a manual detection, ...)        -> metric Ignored
 * malformed/unknown input, or PagerDuty rejected (4xx)    -> dead-letter message, metric DeadLettered
@@ -24,8 +25,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.forwarder import enrichment
-from lambdas.forwarder.enrichment import Decision, DetectionLike, Evidence
-from lambdas.forwarder.evidence import RatePacer, fetch_evidence
+from lambdas.forwarder.enrichment import Decision, DetectionLike, Evidence, Window
+from lambdas.forwarder.evidence import FILTER_LOG_EVENTS_MAX_SECONDS, RatePacer, fetch_evidence
 from lambdas.forwarder.models import AlarmNotification, MalformedNotificationError, parse_lambda_event
 from lambdas.forwarder.pagerduty import (
     PagerDutyClient,
@@ -33,6 +34,7 @@ from lambdas.forwarder.pagerduty import (
     RetryableDeliveryError,
     build_trigger_page,
     dedup_key,
+    minimal_trigger_page,
     resolve_event,
     trigger_event,
 )
@@ -126,12 +128,19 @@ def _trigger(
     remaining_seconds: Callable[[], float],
 ) -> str:
     window = enrichment.evaluation_window(notification)
+    # One PagerDuty attempt (its request timeout plus the client's margin) must always fit after enrichment.
+    one_delivery_attempt = deps.pagerduty.request_timeout + 0.5
     # Enrichment may use the time left minus what delivery needs (retries with backoff), never all of it.
-    delivery_reserve = max(5.0, 0.45 * remaining_seconds())
+    delivery_reserve = max(one_delivery_attempt, 0.45 * remaining_seconds())
 
     def enrichment_time_left() -> float:
-        return remaining_seconds() - delivery_reserve
+        left = remaining_seconds()
+        # A FilterLogEvents call that starts now may run for the SDK's connect + read timeouts: start one
+        # only if, even then, a delivery attempt still fits before the Lambda timeout.
+        return min(left - delivery_reserve, left - FILTER_LOG_EVENTS_MAX_SECONDS - one_delivery_attempt)
 
+    # Read first (cached per container after the first page), so its time counts against enrichment's.
+    alias = _account_alias(deps, notification.account_id)
     evidence = Evidence()
     if detection is None:
         evidence.complete = False
@@ -146,7 +155,7 @@ def _trigger(
                 remaining_seconds=enrichment_time_left,
                 pacer=deps.pacer,
             )
-        except Exception as error:
+        except Exception as error:  # enrichment is best effort: any failure still pages, saying why
             deps.logger.exception("Enrichment failed: paging with what is known")
             evidence = Evidence(
                 complete=False, problems=[f"enrichment failed: {type(error).__name__}: {error}"[:500]]
@@ -157,6 +166,38 @@ def _trigger(
         deps.count("EnrichmentFailures", 1)
         deps.logger.warning("Evidence incomplete", extra={"problems": evidence.problems})
 
+    try:
+        event = _trigger_event_from_evidence(
+            notification, detection, evidence, key, routing_key, alias, window, deps
+        )
+    except Exception as error:  # a bug in summarising the evidence must not cost the page
+        deps.logger.exception("Building the page from the evidence failed: paging with the alarm alone")
+        deps.count("EnrichmentFailures", 1)
+        problem = f"building the page from the evidence failed: {type(error).__name__}: {error}"[:500]
+        page = minimal_trigger_page(
+            notification=notification,
+            detection=detection,
+            problem=problem,
+            log_group=deps.settings.trail_log_group_name,
+            window=window,
+        )
+        event = trigger_event(routing_key, key, page)
+    if event is None:
+        return "suppressed"
+    return _deliver(deps, event, key, notification, remaining_seconds, "PagesSent")
+
+
+def _trigger_event_from_evidence(
+    notification: AlarmNotification,
+    detection: DetectionLike | None,
+    evidence: Evidence,
+    key: str,
+    routing_key: str,
+    alias: str | None,
+    window: Window,
+    deps: Dependencies,
+) -> dict[str, object] | None:
+    """The trigger event for the evidence; None (logged and counted) when every event is suppressed."""
     outcome = enrichment.apply_suppressions(
         evidence.records,
         deps.settings.suppressions,
@@ -173,12 +214,7 @@ def _trigger(
             },
         )
         deps.count("Suppressed", 1)
-        return "suppressed"
-
-    try:
-        alias = deps.account_alias(notification.account_id)
-    except Exception:
-        alias = None
+        return None
     page = build_trigger_page(
         notification=notification,
         detection=detection,
@@ -189,8 +225,16 @@ def _trigger(
         log_group=deps.settings.trail_log_group_name,
         window=window,
     )
-    event = trigger_event(routing_key, key, page)
-    return _deliver(deps, event, key, notification, remaining_seconds, "PagesSent")
+    return trigger_event(routing_key, key, page)
+
+
+def _account_alias(deps: Dependencies, account_id: str) -> str | None:
+    """The alias is a nicety on the page: any failure reading it is logged and the page names the id."""
+    try:
+        return deps.account_alias(account_id)
+    except Exception as error:
+        deps.logger.warning("Account alias unavailable", extra={"error_type": type(error).__name__})
+        return None
 
 
 def _deliver(

@@ -109,4 +109,4 @@ def test_non_string_pattern_is_a_type_error() -> None:
     ],
 )
 def test_limits_and_allowed_syntax_are_accepted(pattern: str) -> None:
-    compile_pattern(pattern)
+    assert compile_pattern(pattern).source == pattern  # compiled, no FilterPatternError

@@ -176,6 +176,40 @@ def test_memory_is_flat_the_reader_never_holds_the_whole_records_array(
     assert largest <= 3 * 4096
 
 
+def test_a_malformed_record_early_in_a_large_file_is_reported_without_reading_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 4 KiB chunks and a ~100x larger file whose second record is broken
+    monkeypatch.setattr(replay_module, "_CHUNK_CHARS", 4096)
+    records = [json.dumps(r) for r in events(1000)]
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join([records[0], '{"eventName": "X", oops}', *records[2:]]) + "\n")
+    largest = 0
+    original_refill = replay_module._Buffer.refill
+
+    def spy(self: replay_module._Buffer) -> bool:
+        nonlocal largest
+        result = original_refill(self)
+        largest = max(largest, len(self.text))
+        return result
+
+    monkeypatch.setattr(replay_module._Buffer, "refill", spy)
+    # When it is read, then the error comes at once: the window never grew towards the file's size
+    found, errors = read([path])
+    assert len(found) == 1 and "invalid JSON" in errors[0].message
+    assert largest <= 2 * 4096
+
+
+def test_values_cut_at_any_chunk_boundary_are_still_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Literals, numbers, escapes and strings split across tiny chunks must not look malformed
+    monkeypatch.setattr(replay_module, "_CHUNK_CHARS", 7)
+    record = {"eventName": "A", "t": True, "f": False, "n": None, "x": -1.5e-3, "s": '\u00e9"\\ \ud83d\ude00'}
+    path = write_trail_file(tmp_path / "tiny.json.gz", [record, {**record, "eventName": "B"}])
+    assert [r["eventName"] for r in iter_file_records(path)] == ["A", "B"]
+
+
 # --- CatalogueMatcher ------------------------------------------------------------------------------------
 
 

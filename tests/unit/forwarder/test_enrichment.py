@@ -43,7 +43,8 @@ def test_unknown_alarm_maps_to_none() -> None:
         ("root-account-usage", "ALARM", "INSUFFICIENT_DATA", "trigger"),
         ("root-account-usage", "OK", "ALARM", "ignore"),  # manual: a human resolves
         ("console-authentication-failures", "OK", "ALARM", "resolve"),
-        ("console-authentication-failures", "OK", "INSUFFICIENT_DATA", "ignore"),
+        # ALARM -> INSUFFICIENT_DATA (not notified) -> OK: the open alert must still be resolved
+        ("console-authentication-failures", "OK", "INSUFFICIENT_DATA", "resolve"),
         ("console-authentication-failures", "INSUFFICIENT_DATA", "ALARM", "ignore"),
         (None, "ALARM", "OK", "trigger"),  # unknown alarm: degraded page
         (None, "OK", "ALARM", "dead-letter"),  # unknown alarm, no policy: never silently dropped

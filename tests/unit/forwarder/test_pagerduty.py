@@ -23,7 +23,9 @@ from lambdas.forwarder.pagerduty import (
     build_trigger_page,
     classify_status,
     dedup_key,
+    encode_event,
     event_size,
+    minimal_trigger_page,
     render_summary,
     resolve_event,
     trigger_event,
@@ -188,6 +190,34 @@ def test_degraded_page_says_why_and_is_still_valid() -> None:
     assert "ThrottlingException" in enrichment_block["problems"][0]
     assert "partial information" in enrichment_block["note"]
     assert "unknown" in event["payload"]["summary"]
+
+
+def test_an_unencodable_lone_surrogate_in_the_evidence_cannot_break_the_page() -> None:
+    # Given an attacker-chosen user agent holding a lone surrogate (JSON "\\ud800" decodes to one)
+    record = cloudtrail_record(userAgent=json.loads('"curl \\ud800"'))
+    page, notification = page_for([record])
+    # When the event is sized and encoded for the request
+    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    body = encode_event(event)
+    # Then it is valid UTF-8 JSON that PagerDuty accepts, the surrogate replaced
+    assert validate_event(body)[1] == []
+    assert "curl ?" in json.loads(body)["payload"]["custom_details"]["evidence"]["user_agents"]
+
+
+def test_the_page_of_last_resort_is_valid_and_keeps_the_detections_severity() -> None:
+    notification = notification_of(load_event("sns_alarm_single_metric.json"))
+    page = minimal_trigger_page(
+        notification=notification,
+        detection=get_detection("root-account-usage"),
+        problem="building the page from the evidence failed: TypeError: boom",
+        log_group="trail",
+        window=enrichment.evaluation_window(notification),
+    )
+    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    assert validate_event(body_of(event))[1] == []
+    assert event["payload"]["severity"] == "critical"
+    assert event["payload"]["custom_details"]["enrichment"]["status"] == "partial"
+    assert "evidence unavailable" in event["payload"]["summary"]
 
 
 def test_unknown_alarm_page_is_valid_and_says_it_is_not_in_the_catalogue() -> None:
