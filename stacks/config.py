@@ -490,6 +490,17 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         ),
     )
 
+    if existing_kms_key_arn is not None and home_region is not None:
+        key_region = existing_kms_key_arn.split(":")[3]
+        if key_region != home_region:
+            raise ConfigError(
+                _path("existingKmsKeyArn"),
+                existing_kms_key_arn,
+                f"the key is in {key_region} but homeRegion is {home_region}; CloudTrail, its bucket and its "
+                "log group can only use a KMS key of their own region: reuse a key from "
+                f"{home_region} or set existingKmsKeyArn=null",
+            )
+
     object_lock = _object_lock(raw["objectLock"], existing_bucket_name, lifecycle)
 
     data_raw = raw["dataEvents"]

@@ -24,6 +24,7 @@ class AuditTrailStack(Stack):
         key: the KMS key of the trail, its bucket and log group.
         bucket: the trail bucket.
         access_log_bucket: the trail bucket's server access log bucket (None with an existing trail bucket).
+        trail_arn: the trail's ARN, built from its name (for policies, without a dependency on the trail).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: BaselineConfig, **kwargs: Any) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from aws_cdk import Acknowledgment, Duration, IgnoreMode, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from detections.suppressions import Suppression, suppressions_json
+from stacks.constructs.compliance import acknowledge, skip_checkov
 from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,19 +101,6 @@ def secret_arn_pattern(stack: Stack, secret_name_or_arn: str) -> str:
     return f"{prefix}:{secret_name_or_arn}-??????"
 
 
-def acknowledge(construct: Construct, rule_id: str, reason: str) -> None:
-    """cdk-nag v3 acknowledgement for exactly one rule (or one finding) on one construct."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
-
-
-def skip_checkov(construct: Construct, check_id: str, comment: str) -> None:
-    """Checkov reads skips from the CloudFormation resource's Metadata.checkov.skip list."""
-    resource = construct.node.default_child if construct.node.default_child is not None else construct
-    metadata = resource.get_metadata("checkov") or {"skip": []}
-    metadata["skip"].append({"id": check_id, "comment": comment})
-    resource.add_metadata("checkov", metadata)
-
-
 class AlertForwarder(Construct):
     """The forwarder function, its dead-letter queue, key, log group and least-privilege role.
 
@@ -128,6 +116,8 @@ class AlertForwarder(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
+        # Besides CDK's default statement (account root, kms:*: AWS's documented delegation of key use to
+        # IAM in this account), the key policy names only CloudWatch Logs and SNS redrive, each scoped below.
         self.key = kms.Key(
             self,
             "Key",
@@ -334,8 +324,9 @@ class AlertForwarder(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            "Pinned to python3.12 to match the public Powertools layer we deploy "
-            "(AWSLambdaPowertoolsPythonV3-python312-arm64) and the CI test runtime; bump both together.",
+            "Pinned to python3.12 because the Powertools layer is resolved for python3.12/arm64 "
+            "(POWERTOOLS_LAYER_SSM_PARAMETER, AWSLambdaPowertoolsPythonV3-python312-arm64); a newer runtime "
+            "needs the matching layer parameter, so RUNTIME and the parameter change together.",
         )
         for check_id, comment in (
             (

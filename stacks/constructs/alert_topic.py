@@ -21,9 +21,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 CLOUDWATCH_SERVICE_PRINCIPAL = "cloudwatch.amazonaws.com"
-# What a publishing AWS service needs on the topic's key (Amazon SNS developer guide, "Enable
-# compatibility between event sources from AWS services and encrypted topics").
-PUBLISHER_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+# What a publishing AWS service needs on the topic's key: SNS generates a data key per message and
+# decrypts it. The SNS developer guide ("Enable compatibility between event sources from AWS services and
+# encrypted topics") writes kms:GenerateDataKey*; the wildcard would also cover
+# GenerateDataKeyWithoutPlaintext and the key-pair actions, which SNS never calls.
+PUBLISHER_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 def cloudwatch_alarm_arn_pattern(stack: Stack, alarm_name_prefix: str) -> str:

@@ -10,31 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from stacks.config import BaselineConfig, DataEventSettings
+from stacks.constructs.compliance import acknowledge, skip_checkov
 from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
-
-
-def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one cdk-nag rule on one construct, with the reason an auditor reads."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
-
-
-def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:
-    """Record a checkov skip (with its reason) in the resource's template metadata, where checkov reads it."""
-    resource = construct.node.default_child if not hasattr(construct, "cfn_options") else construct
-    metadata: dict[str, Any] = resource.get_metadata("checkov") or {"skip": []}  # type: ignore[union-attr]
-    metadata["skip"].append({"id": check_id, "comment": reason})
-    resource.add_metadata("checkov", metadata)  # type: ignore[union-attr]
 
 
 def advanced_event_selectors(
@@ -146,6 +134,9 @@ class AuditTrail(Construct):
             # Its policy is not ours to edit: the README lists the statements it must carry.
             return kms.Key.from_key_arn(self, "Key", config.existing_kms_key_arn)
         stack = Stack.of(self)
+        # CDK's default key policy statement (account root, kms:*) stays: it is AWS's documented "Enable
+        # IAM user permissions" statement, which leaves use of the key to IAM policies in this account;
+        # without it nobody could administer (or read with) the key. The statements below add the services.
         key = kms.Key(
             self,
             "Key",
@@ -175,7 +166,10 @@ class AuditTrail(Construct):
                 conditions={"StringEquals": {"aws:SourceArn": self.trail_arn}},
             )
         )
-        # Readers of the logs (in this account, still subject to their IAM policies) decrypt log files only.
+        # AWS's documented "Enable CloudTrail log decrypt permissions" statement. It grants nothing the root
+        # statement above does not (both leave the decision to IAM policies in this account); it records
+        # what log readers use the key for, and is what remains if the root statement is ever replaced by
+        # named key administrators.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowAccountPrincipalsToDecryptLogFiles",
@@ -210,19 +204,20 @@ class AuditTrail(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[self._lifecycle_rule(config)],
         )
-        reason_logging = (
+        # cdk-nag already recognises a server-access-log target (no S1/S3BucketLoggingEnabled finding);
+        # checkov does not.
+        skip_checkov(
+            bucket,
+            "CKV_AWS_18",
             "This bucket is the server access log target of the trail bucket; logging it to itself or to a "
-            "third bucket would only log the log delivery."
+            "third bucket would only log the log delivery.",
         )
-        acknowledge(bucket, "AwsSolutions-S1", reason_logging)
-        acknowledge(bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", reason_logging)
-        skip_checkov(bucket, "CKV_AWS_18", reason_logging)
-        reason_kms = (
+        acknowledge(
+            bucket,
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "S3 server access log delivery only supports SSE-S3 (AES256) default encryption on the target "
-            "bucket; SSE-KMS would make log delivery fail."
+            "bucket; SSE-KMS would make log delivery fail.",
         )
-        acknowledge(bucket, "NIST.800.53.R5-S3DefaultEncryptionKMS", reason_kms)
-        skip_checkov(bucket, "CKV_AWS_145", reason_kms)
         self._acknowledge_replication(bucket)
         return bucket
 
@@ -393,19 +388,13 @@ class AuditTrail(Construct):
             "DependsOn",
             [stack.get_logical_id(p.node.default_child) for p in prerequisites],  # type: ignore[arg-type]
         )
+        # No aws:SourceArn/SourceAccount on this role: the CloudTrail guide ("Role policy document for
+        # CloudTrail to use CloudWatch Logs") states confused-deputy conditions are not supported for it.
         acknowledge(
             trail.node.find_child("LogsRole"),
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "The CloudTrail L2 creates the CloudWatch Logs delivery role with one inline policy: only "
             "logs:CreateLogStream and logs:PutLogEvents on this trail's log group. Inline keeps that grant "
-            "bound "
-            "to the role's lifecycle; a managed policy could be attached to other principals.",
-        )
-        skip_checkov(
-            cfn_trail,
-            "CKV_AWS_252",
-            "No SNS notification per delivered log file: alerting reads the CloudWatch Logs copy through "
-            "metric "
-            "filters and alarms, and a topic per file delivery would only add cost and noise.",
+            "bound to the role's lifecycle; a managed policy could be attached to other principals.",
         )
         return trail

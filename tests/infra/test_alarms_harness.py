@@ -24,11 +24,10 @@ from aws_cdk.assertions import Template
 
 from detections.catalogue import CATALOGUE
 from detections.suppressions import Suppression
+from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID
 from stacks.alerting_stack import AlertingStack
 from stacks.config import AlarmOverride, BaselineConfig
 
-TRAIL_STACK_ID = "SecurityBaselineTrail"
-ALERTING_STACK_ID = "SecurityBaselineAlerting"
 REPO = Path(__file__).resolve().parents[2]
 
 

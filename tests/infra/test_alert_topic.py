@@ -98,7 +98,7 @@ def test_key_policy_grants_cloudwatch_exactly_what_publishing_needs_and_nothing_
         # unmanageable); no other principal is named.
         {"Action": "kms:*", "Effect": "Allow", "Principal": ACCOUNT_ROOT, "Resource": "*"},
         {
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Condition": ONLY_THIS_ACCOUNTS_ALARMS,
             "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},

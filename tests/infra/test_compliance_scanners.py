@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -19,7 +21,9 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID, add_compliance_checks, nag_packs
+from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID, add_compliance_checks, build_app, nag_packs
+from stacks.config import BaselineConfig
+from stacks.constructs import compliance
 
 if TYPE_CHECKING:  # the fixtures themselves come from conftest.py
     from tests.infra.conftest import SynthesizedApp
@@ -105,6 +109,113 @@ def test_checkov_reports_no_failed_check_and_every_skip_has_a_reason(
         if len(str(c.get("check_result", {}).get("suppress_comment") or "")) < MIN_REASON_LENGTH
     ]
     assert not unexplained, "checkov skips without a written reason:\n" + "\n".join(unexplained)
+    # A skip checkov never applied (a check that does not run on CloudFormation, or that passes anyway)
+    # would show an auditor a reason for a finding that does not exist.
+    applied = {(c["check_id"], c["resource"]) for c in skipped}
+    stale = sorted(_checkov_skips_in(synthesized_app.template_paths.values()) - applied)
+    assert not stale, f"checkov skips that suppress nothing (remove them): {stale}"
+
+
+def _checkov_skips_in(templates: Iterable[Path]) -> set[tuple[str, str]]:
+    """(check id, "Type.LogicalId") for every skip written into the templates' resource metadata."""
+    skips = set()
+    for template in templates:
+        for logical_id, resource in json.loads(template.read_text())["Resources"].items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                skips.add((skip["id"], f"{resource['Type']}.{logical_id}"))
+    return skips
+
+
+# ------------------------------------------------------------------------------------- least privilege
+
+ACCOUNT_ROOT = {
+    "AWS": {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]]
+    }
+}
+
+
+def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    props = resource.get("Properties", {})
+    documents = [
+        props[key] for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument") if key in props
+    ]
+    return documents + [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+
+
+def _is_key_administration_by_account_root(resource_type: str, statement: dict[str, Any]) -> bool:
+    """AWS's documented default key-policy statement: use of the key is left to IAM in this account."""
+    return (
+        resource_type == "AWS::KMS::Key"
+        and statement.get("Action") == "kms:*"
+        and statement.get("Principal") == ACCOUNT_ROOT
+        and "Condition" not in statement
+    )
+
+
+def wildcard_grants(template: dict[str, Any]) -> list[str]:
+    """Every Allow that grants a ``*`` action (or NotAction), except the account-root key statement."""
+    offenders = []
+    for logical_id, resource in template["Resources"].items():
+        for document in _policy_documents(resource):
+            for statement in document["Statement"]:
+                if statement["Effect"] != "Allow":
+                    continue  # a Deny of s3:*/sqs:*/sns:Publish without TLS narrows, it grants nothing
+                if _is_key_administration_by_account_root(resource["Type"], statement):
+                    continue
+                if "NotAction" in statement:
+                    offenders.append(f"{logical_id}: NotAction {statement['NotAction']}")
+                actions = statement.get("Action", [])
+                for action in actions if isinstance(actions, list) else [actions]:
+                    if "*" in action:
+                        offenders.append(f"{logical_id}: {action}")
+    return offenders
+
+
+def test_no_policy_of_any_stack_allows_a_wildcard_action(synthesized_app: SynthesizedApp) -> None:
+    # Given every template build_app synthesizes (identity, key, bucket, topic and queue policies)
+    offenders = {
+        stack: wildcard_grants(json.loads(path.read_text()))
+        for stack, path in synthesized_app.template_paths.items()
+    }
+    # Then no Allow names a wildcard action, only the documented account-root key statement does.
+    assert offenders == {stack: [] for stack in offenders}
+
+
+def test_the_wildcard_check_flags_a_documented_but_wildcard_key_grant() -> None:
+    # The SNS guide writes kms:GenerateDataKey* for publishers; the check must not let that through.
+    template = {
+        "Resources": {
+            "TopicKey": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {
+                    "KeyPolicy": {
+                        "Statement": [
+                            {
+                                "Action": "kms:*",
+                                "Effect": "Allow",
+                                "Principal": ACCOUNT_ROOT,
+                                "Resource": "*",
+                            },
+                            {
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Resource": "*",
+                            },
+                        ]
+                    }
+                },
+            },
+            "Role": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": {"Statement": [{"Action": "kms:*", "Effect": "Allow", "Resource": "*"}]}
+                },
+            },
+        }
+    }
+    assert wildcard_grants(template) == ["TopicKey: kms:GenerateDataKey*", "Role: kms:*"]
 
 
 # ----------------------------------------------------------------------------------------------- cdk-nag
@@ -140,11 +251,54 @@ def _acknowledgements(root: IConstruct) -> list[tuple[str, str, str]]:
 
 def test_every_cdk_nag_acknowledgement_is_per_resource_with_a_reason(synthesized_app: SynthesizedApp) -> None:
     acknowledgements = _acknowledgements(synthesized_app.app)
-    assert acknowledgements, "expected the documented acknowledgements (e.g. access-log bucket logging)"
-    stack_wide = [a for a in acknowledgements if a[0] in {TRAIL_STACK_ID, ALERTING_STACK_ID, ""}]
-    assert not stack_wide, f"acknowledge on the resource, not the stack/app: {stack_wide}"
+    assert acknowledgements, "expected the documented acknowledgements (e.g. the forwarder's X-Ray grant)"
+    by_path = {construct.node.path: construct for construct in synthesized_app.app.node.find_all()}
+    # On one resource (an L1, or an L2 whose default child is the resource), never on a stack or on one of
+    # our composite constructs, where it would cover every resource below it.
+    not_a_resource = [
+        (path, rule)
+        for path, rule, _ in acknowledgements
+        if not isinstance(by_path[path], cdk.CfnResource)
+        and not isinstance(by_path[path].node.default_child, cdk.CfnResource)
+    ]
+    assert not not_a_resource, f"acknowledge on the resource, not on a stack or construct: {not_a_resource}"
+    # One rule (optionally one finding of it, e.g. IAM5[Resource::*]), never a pattern over rules.
+    rule_patterns = [(path, rule) for path, rule, _ in acknowledgements if "*" in rule.split("[", 1)[0]]
+    assert not rule_patterns, f"acknowledge one rule at a time: {rule_patterns}"
     unexplained = [a for a in acknowledgements if len(a[2].strip()) < MIN_REASON_LENGTH]
     assert not unexplained, f"acknowledgements without a real reason: {unexplained}"
+
+
+def test_every_cdk_nag_acknowledgement_answers_a_real_finding(
+    monkeypatch: pytest.MonkeyPatch, cdk_context: dict[str, Any]
+) -> None:
+    # Given the app built with every acknowledgement recorded instead of applied
+    recorded: list[tuple[str, str]] = []
+
+    def recording_validations(construct: IConstruct) -> SimpleNamespace:
+        return SimpleNamespace(acknowledge=lambda ack: recorded.append((construct.node.path, ack.id)))
+
+    monkeypatch.setattr(compliance, "Validations", SimpleNamespace(of=recording_validations))
+    app = cdk.App(context=cdk_context)
+    build_app(app, BaselineConfig.from_context(app.node))
+    # When the packs check it
+    findings = {
+        (resource.construct_path, violation.rule_name)
+        for pack in nag_packs(app)
+        for violation in pack.validate_scope(app).violations
+        for resource in violation.violating_resources
+    }
+    # Then each acknowledgement matches a finding on its construct or below it: none suppresses nothing.
+    assert recorded
+    stale = [
+        (path, rule)
+        for path, rule in recorded
+        if not any(
+            rule == found_rule and f"{found_path}/".startswith(f"{path}/")
+            for found_path, found_rule in findings
+        )
+    ]
+    assert not stale, f"acknowledgements without a finding (remove them): {stale}"
 
 
 def test_cdk_nag_can_fail_an_insecure_bucket() -> None:

@@ -88,6 +88,11 @@ def test_data_events_accept_all_and_arn_lists() -> None:
     assert config.data_events.enabled
 
 
+def test_a_reused_key_of_the_home_region_is_accepted() -> None:
+    config = BaselineConfig.from_mapping({"homeRegion": "eu-west-1", "existingKmsKeyArn": KEY_ARN})
+    assert (config.home_region, config.existing_kms_key_arn) == ("eu-west-1", KEY_ARN)
+
+
 def test_valid_suppressions_are_parsed() -> None:
     raw = [
         {"detection": DETECTION_ID, "eventName": "ConsoleLogin", "expires": "2027-01-31", "reason": "drill"}
@@ -176,6 +181,18 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         {"objectLock": {"mode": "GOVERNANCE", "days": 0}},
         {},
         ["objectLock.days", "0"],
+    ),
+    (
+        "Object Lock longer than the lifecycle keeps objects",
+        {"objectLock": {"mode": "COMPLIANCE", "days": 3000}},
+        {},
+        ["baseline.objectLock.days", "3000", "lifecycle.expirationDays (2555)"],
+    ),
+    (
+        "reused key from another region than the trail",
+        {"homeRegion": "us-east-1", "existingKmsKeyArn": KEY_ARN},
+        {},
+        ["baseline.existingKmsKeyArn", KEY_ARN, "eu-west-1", "us-east-1"],
     ),
     (
         "organization trail without organization id",
