@@ -29,6 +29,8 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
 
 #: Lambda caps the whole environment (all names + values) at 4 KB.
 LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+# Room for a slow secret read, one bounded evidence search and one PagerDuty attempt (see the forwarder).
+MIN_FORWARDER_TIMEOUT_SECONDS = 30
 #: Room kept for the forwarder's other variables: measured 122 bytes of fixed names and values, plus the
 #: dead-letter queue URL known only at deploy time (~130 bytes with account, region and generated name);
 #: the rest is headroom for settings added later (log level, tracing).
@@ -569,8 +571,13 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
             minimum=1,
             maximum=1000,
         ),
+        # Below 30 s a slow Secrets Manager read plus one PagerDuty attempt could use the whole budget,
+        # leaving no time for evidence: the page would always go out degraded, or not before the timeout.
         timeout_seconds=_int(
-            forwarder_raw["timeoutSeconds"], _path("forwarder", "timeoutSeconds"), minimum=3, maximum=900
+            forwarder_raw["timeoutSeconds"],
+            _path("forwarder", "timeoutSeconds"),
+            minimum=MIN_FORWARDER_TIMEOUT_SECONDS,
+            maximum=900,
         ),
         memory_mb=_int(forwarder_raw["memoryMb"], _path("forwarder", "memoryMb"), minimum=128, maximum=10240),
     )

@@ -276,6 +276,12 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         ["reservedConcurrency", "0", "1 to"],
     ),
     (
+        "forwarder timeout too short to fetch evidence and page",
+        {"forwarder": {"timeoutSeconds": 10}},
+        {},
+        ["baseline.forwarder.timeoutSeconds", "10", "from 30 to 900"],
+    ),
+    (
         "section given a scalar",
         {"insights": True},
         {},
