@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Literal
 
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
@@ -30,6 +31,9 @@ _STATES: tuple[str, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
 _ALARM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:(?P<name>.+)$"
 )
+
+
+_EMPTY_MAPPING: Mapping[str, object] = MappingProxyType({})
 
 
 class MalformedNotificationError(ValueError):
@@ -184,8 +188,8 @@ def parse_alarm_action(event: object) -> AlarmNotification:
         state = data.get("state")
         if not isinstance(state, Mapping):
             raise MalformedNotificationError("alarmData.state is missing")
-        previous = data.get("previousState") if isinstance(data.get("previousState"), Mapping) else {}
-        configuration = data.get("configuration") if isinstance(data.get("configuration"), Mapping) else {}
+        previous = mapping_or_empty(data.get("previousState"))
+        configuration = mapping_or_empty(data.get("configuration"))
         metrics, period = _action_metrics(configuration.get("metrics"))
         return AlarmNotification(
             alarm_name=_req_str(data, "alarmName"),
@@ -214,6 +218,12 @@ def parse_alarm_action(event: object) -> AlarmNotification:
         raise
 
 
+def mapping_or_empty(value: object) -> Mapping[str, object]:
+    """``value`` when it is a JSON object, else an empty one: for nested objects that may be absent or
+    malformed, read field by field, each field then checked for its own type."""
+    return value if isinstance(value, Mapping) else _EMPTY_MAPPING
+
+
 def _parse_alarm_arn(alarm_arn: str) -> dict[str, str]:
     match = _ALARM_ARN.match(alarm_arn)
     if not match:
@@ -233,8 +243,8 @@ def _trigger_metrics(trigger: Mapping[str, object]) -> tuple[MetricRef, ...]:
     for item in raw_metrics:
         if not isinstance(item, Mapping):
             continue
-        stat = item.get("MetricStat") if isinstance(item.get("MetricStat"), Mapping) else {}
-        metric = stat.get("Metric") if isinstance(stat.get("Metric"), Mapping) else {}
+        stat = mapping_or_empty(item.get("MetricStat"))
+        metric = mapping_or_empty(stat.get("Metric"))
         refs.append(
             MetricRef(
                 namespace=_opt_str(metric.get("Namespace")),
@@ -264,10 +274,11 @@ def _action_metrics(raw_metrics: object) -> tuple[tuple[MetricRef, ...], int | N
     for item in raw_metrics:
         if not isinstance(item, Mapping):
             continue
-        stat = item.get("metricStat") if isinstance(item.get("metricStat"), Mapping) else {}
-        metric = stat.get("metric") if isinstance(stat.get("metric"), Mapping) else {}
-        if period is None and isinstance(stat.get("period"), int) and stat["period"] > 0:
-            period = stat["period"]
+        stat = mapping_or_empty(item.get("metricStat"))
+        metric = mapping_or_empty(stat.get("metric"))
+        stat_period = stat.get("period")
+        if period is None and isinstance(stat_period, int) and stat_period > 0:
+            period = stat_period
         refs.append(
             MetricRef(
                 namespace=_opt_str(metric.get("namespace")),
