@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,11 @@ class FunctionDefinition:
     runtime: str
     timeout_seconds: int
     memory_mb: int
-    environment: dict[str, str]
+    environment: dict[str, str]  # resolved to the physical names and ARNs in the assembly's account/region
     asset_dir: Path
+    # The same variables as the template writes them (literal strings or intrinsics such as Ref), for a caller
+    # that stands its own resources in for the intrinsics (demo.moto_harness.forwarder_environment).
+    template_environment: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -355,21 +359,36 @@ class CloudAssembly:
             memory_mb=int(properties.get("MemorySize", 128)),
             environment={key: str(self.resolve(stack, value)) for key, value in variables.items()},
             asset_dir=asset_dir,
+            template_environment=variables,
         )
 
-    def forwarder(self, handler: str) -> tuple[FunctionDefinition, tuple[str, ...]]:
-        """The function whose Handler is ``handler`` and the ARNs of the topics it is subscribed to."""
+    def _function_with_handler(self, handler: str) -> tuple[_Stack, str] | None:
+        """(stack, logical id) of the function with Handler ``handler``; None if none, an error if several."""
         candidates = [
             (stack, logical_id)
             for stack, logical_id, resource in self.resources_of_type("AWS::Lambda::Function")
             if resource.get("Properties", {}).get("Handler") == handler
         ]
-        if len(candidates) != 1:
-            raise CloudAssemblyError(
-                f"expected exactly one Lambda function with handler {handler!r} in {self.root}, "
-                f"found {len(candidates)}"
-            )
-        stack, logical_id = candidates[0]
+        if len(candidates) > 1:
+            raise self._not_exactly_one_function(handler, len(candidates))
+        return candidates[0] if candidates else None
+
+    def _not_exactly_one_function(self, handler: str, found: int) -> CloudAssemblyError:
+        return CloudAssemblyError(
+            f"expected exactly one Lambda function with handler {handler!r} in {self.root}, found {found}"
+        )
+
+    def function_with_handler(self, handler: str) -> FunctionDefinition | None:
+        """The function whose Handler is ``handler``; None if the assembly has none (an error if several)."""
+        found = self._function_with_handler(handler)
+        return self.function(*found) if found else None
+
+    def forwarder(self, handler: str) -> tuple[FunctionDefinition, tuple[str, ...]]:
+        """The function whose Handler is ``handler`` and the ARNs of the topics it is subscribed to."""
+        found = self._function_with_handler(handler)
+        if found is None:
+            raise self._not_exactly_one_function(handler, 0)
+        stack, logical_id = found
         function = self.function(stack, logical_id)
         function_arn = self.get_att(stack, logical_id, "Arn")
         topics = []
@@ -386,6 +405,14 @@ class CloudAssembly:
             self.physical_name(stack, logical_id)
             for stack, logical_id, _ in self.resources_of_type("AWS::Logs::LogGroup")
         )
+
+
+def find_function(cdk_out: Path, handler: str, *, account_id: str, region: str) -> FunctionDefinition | None:
+    """The function whose Handler is ``handler`` in the cloud assembly at ``cdk_out``; None when nothing is
+    synthesized there or the assembly has no such function (e.g. only the trail stack was synthesized)."""
+    if not (cdk_out / "manifest.json").is_file():
+        return None
+    return CloudAssembly(cdk_out, account_id=account_id, region=region).function_with_handler(handler)
 
 
 def load_deployment(cdk_out: Path, *, account_id: str, region: str, forwarder_handler: str) -> Deployment:

@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
+from unittest import mock
 
 import boto3
 from moto.core.exceptions import JsonRESTError
 from moto.server import ThreadedMotoServer
 
-from detections.filter_pattern import compile_pattern
+from demo.cdk_out import FunctionDefinition, find_function
+from detections.filter_pattern import FilterPattern, compile_pattern
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
@@ -68,6 +70,7 @@ class EngineEventMessageFilter:
     """
 
     _instances: ClassVar[dict[str, EngineEventMessageFilter]] = {}
+    _pattern: FilterPattern
 
     def __new__(cls, pattern: str) -> EngineEventMessageFilter:
         instance = cls._instances.get(pattern or "")
@@ -112,8 +115,10 @@ def engine_filter_patterns() -> Iterator[None]:
     global _patch_depth
     with _patch_lock:
         if _patch_depth == 0:
-            _patch_state["original"] = logs_models.EventMessageFilter
-            logs_models.EventMessageFilter = EngineEventMessageFilter  # type: ignore[assignment,misc]
+            # A duck-typed drop-in, not a subclass: patch.object swaps the class and restores moto's own.
+            engine = mock.patch.object(logs_models, "EventMessageFilter", EngineEventMessageFilter)
+            engine.start()
+            _patch_state["engine_filter"] = engine
         _patch_depth += 1
     try:
         yield
@@ -121,7 +126,7 @@ def engine_filter_patterns() -> Iterator[None]:
         with _patch_lock:
             _patch_depth -= 1
             if _patch_depth == 0:
-                logs_models.EventMessageFilter = _patch_state.pop("original")
+                _patch_state.pop("engine_filter").stop()
 
 
 _patch_state: dict[str, Any] = {}
@@ -144,7 +149,7 @@ def cached_moto_service_listing() -> Iterator[None]:
             original = moto_backends.list_of_moto_modules
             listing = tuple(original())
             _patch_state["list_of_moto_modules"] = original
-            moto_backends.list_of_moto_modules = lambda: iter(listing)  # type: ignore[assignment]
+            moto_backends.list_of_moto_modules = lambda: iter(listing)
         _listing_depth += 1
     try:
         yield
@@ -312,10 +317,8 @@ class MotoHarness:
         logs = self.client("logs")
         stream = stream or f"{ACCOUNT_ID}_CloudTrail_{self.region}_{uuid.uuid4().hex[:8]}"
         logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
-        events = sorted(
-            ({"timestamp": _event_time_ms(r), "message": json.dumps(r)} for r in records),
-            key=lambda e: e["timestamp"],
-        )
+        stamped = sorted(((_event_time_ms(r), json.dumps(r)) for r in records), key=lambda pair: pair[0])
+        events = [{"timestamp": timestamp, "message": message} for timestamp, message in stamped]
         for start in range(0, len(events), 1000):
             logs.put_log_events(
                 logGroupName=log_group, logStreamName=stream, logEvents=events[start : start + 1000]
@@ -358,40 +361,14 @@ def _event_time_ms(record: Mapping[str, Any]) -> int:
 # --- "as deployed": the synthesized asset and its environment --------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeployedForwarder:
-    template_path: Path
-    logical_id: str
-    asset_dir: Path
-    environment: Mapping[str, Any]  # literal strings or CloudFormation intrinsics
-    timeout_seconds: int
-    memory_mb: int
-    runtime: str
+def find_deployed_forwarder(cdk_out: Path) -> FunctionDefinition | None:
+    """The forwarder in the synthesized cloud assembly (found by its handler string); None if not synthesized.
 
-
-def find_deployed_forwarder(cdk_out: Path) -> DeployedForwarder | None:
-    """The forwarder in the synthesized templates (found by its handler string); None if not synthesized."""
-    if not cdk_out.is_dir():
-        return None
-    for template_path in sorted(cdk_out.glob("*.template.json")):
-        template = json.loads(template_path.read_text())
-        for logical_id, resource in template.get("Resources", {}).items():
-            props = resource.get("Properties", {})
-            if resource.get("Type") != "AWS::Lambda::Function" or props.get("Handler") != HANDLER:
-                continue
-            asset_path = resource.get("Metadata", {}).get("aws:asset:path")
-            if not asset_path:
-                continue
-            return DeployedForwarder(
-                template_path=template_path,
-                logical_id=logical_id,
-                asset_dir=(cdk_out / asset_path).resolve(),
-                environment=props.get("Environment", {}).get("Variables", {}),
-                timeout_seconds=int(props.get("Timeout", 3)),
-                memory_mb=int(props.get("MemorySize", 128)),
-                runtime=str(props.get("Runtime", "")),
-            )
-    return None
+    Read by the demo's reader (demo.cdk_out), so the tests, the benchmark and the demo take the function's
+    asset, timeout and environment from cdk.out the same way. Its ``template_environment`` keeps the
+    intrinsics that :func:`forwarder_environment` replaces with moto resources.
+    """
+    return find_function(cdk_out, HANDLER, account_id=ACCOUNT_ID, region=REGION)
 
 
 def stale_asset_files(asset_dir: Path, source_root: Path = REPO_ROOT) -> list[str]:
@@ -405,14 +382,14 @@ def stale_asset_files(asset_dir: Path, source_root: Path = REPO_ROOT) -> list[st
     return stale
 
 
-def forwarder_environment(deployed: DeployedForwarder | None, resolved: Mapping[str, str]) -> dict[str, str]:
+def forwarder_environment(deployed: FunctionDefinition | None, resolved: Mapping[str, str]) -> dict[str, str]:
     """The function's environment: the template's literal values, with intrinsics (Ref/GetAtt/Join of the
     log group, queue, ...) replaced by ``resolved[NAME]`` - the moto resources standing in for them.
     Without a template, ``resolved`` is the whole environment (source-tree mode)."""
     if deployed is None:
         return dict(resolved)
     env: dict[str, str] = {}
-    for name, value in deployed.environment.items():
+    for name, value in deployed.template_environment.items():
         if isinstance(value, str):
             env[name] = value
         elif name in resolved:
@@ -439,7 +416,7 @@ def load_forwarder(code_root: Path) -> ModuleType:
         handler = getattr(getattr(module, "logger", None), "logger_handler", None)
         if isinstance(handler, logging.StreamHandler):
             # Lambda's stdout never changes; a test's does (pytest swaps capture streams between phases).
-            handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
+            handler.setStream(_CurrentStdout())
         origin = Path(module.__file__ or "").resolve()
         if not origin.is_relative_to(code_root.resolve()):
             raise ImportError(f"handler imported from {origin}, not from {code_root}")

@@ -85,9 +85,9 @@ def validate_event(
         event = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         return None, [*errors, f"JSON parse error: {error}"]
-    for error in sorted(validator.iter_errors(event), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        errors.append(f"{where}: {error.message[:300]}")
+    for violation in sorted(validator.iter_errors(event), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in violation.absolute_path) or "(root)"
+        errors.append(f"{where}: {violation.message[:300]}")
     return event, errors
 
 
@@ -123,7 +123,7 @@ class PagerDutyReceiver:
 
     @property
     def events_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]  # = server_address, typed for an IP socket
         return f"http://{host}:{port}{ENQUEUE_PATH}"
 
     # --- scripting and assertions

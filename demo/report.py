@@ -54,8 +54,8 @@ def timeline_lines(result: RunResult, alarm_name_prefix: str) -> list[str]:
             matched = ", ".join(f"{name} ({count})" for name, count in sorted(step.matches.items())) or "-"
             lines.append(f"{_clock(step.start):>6}  {len(step.events):>7}  {matched}")
         elif index == 0 or steps[index - 1].events:
-            quiet = next((later for later in steps[index:] if later.events), None)
-            until = f"until {_clock(quiet.start)}" if quiet else "until the end"
+            next_busy = next((later for later in steps[index:] if later.events), None)
+            until = f"until {_clock(next_busy.start)}" if next_busy else "until the end"
             lines.append(f"{_clock(step.start):>6}  {0:>7}  (no records delivered {until})")
         for transition in step.transitions:
             name = transition.alarm.name.removeprefix(alarm_name_prefix)

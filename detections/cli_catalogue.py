@@ -20,7 +20,7 @@ EXIT_OK = 0
 EXIT_FILE_ERRORS = 1
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     list_parser = commands.add_parser(
         "list",
         help="Print the detection catalogue.",

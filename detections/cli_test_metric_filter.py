@@ -24,7 +24,7 @@ EXIT_SERVICE_ERROR = 254
 EXIT_PARAMETER_VALIDATION = 252
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "test-metric-filter",
         help="Test a filter pattern against log event messages, like `aws logs test-metric-filter`.",

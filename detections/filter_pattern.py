@@ -154,6 +154,11 @@ class Selector:
 
 
 JsonOperator = Literal["=", "!=", "<", "<=", ">", ">=", "IS NULL", "IS TRUE", "IS FALSE", "NOT EXISTS"]
+_IS_KEYWORDS: tuple[tuple[str, JsonOperator], ...] = (
+    ("NULL", "IS NULL"),
+    ("TRUE", "IS TRUE"),
+    ("FALSE", "IS FALSE"),
+)
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,7 @@ class Term:
 
 
 ComparisonOperator = Literal["=", "!=", "<", "<=", ">", ">="]
+_OPERATORS_LONGEST_FIRST: tuple[ComparisonOperator, ...] = ("!=", "<=", ">=", "=", "<", ">")
 
 
 @dataclass(frozen=True)
@@ -355,10 +361,10 @@ class _Cursor:
         self.position = end + 1
         return RegexValue(body, compiled, start)
 
-    def read_operator(self, allowed: Sequence[str]) -> tuple[str, int]:
+    def read_operator(self, allowed: Sequence[ComparisonOperator]) -> tuple[ComparisonOperator, int]:
         self.skip_space()
         start = self.position
-        for operator in ("!=", "<=", ">=", "=", "<", ">"):
+        for operator in _OPERATORS_LONGEST_FIRST:
             if self.text.startswith(operator, start):
                 if operator == "=" and self.text.startswith("==", start):
                     raise self.error("'==' is not an operator; use '='", start)
@@ -551,18 +557,18 @@ class _JsonParser:
         _check_operand(operator, operand, cursor)
         if isinstance(operand, RegexValue) and operator not in ("=", "!="):
             raise cursor.error("a regular expression can only be used with '=' or '!='", operand.position)
-        return JsonCondition(selector, operator, operand)  # type: ignore[arg-type]
+        return JsonCondition(selector, operator, operand)
 
     def _parse_is(self, selector: Selector) -> JsonCondition:
         cursor = self.cursor
         start = cursor.position
         cursor.position += 2
         cursor.skip_space()
-        for keyword in ("NULL", "TRUE", "FALSE"):
+        for keyword, operator in _IS_KEYWORDS:
             if cursor.text.startswith(keyword, cursor.position):
                 cursor.position += len(keyword)
                 self._expect_keyword_end(start)
-                return JsonCondition(selector, f"IS {keyword}", None)  # type: ignore[arg-type]
+                return JsonCondition(selector, operator, None)
         if cursor.text.startswith("NOT", cursor.position):
             raise cursor.error("'IS NOT' is not supported; use 'NOT EXISTS' or '!='")
         raise cursor.error(f"expected NULL, TRUE or FALSE after 'IS', found {cursor.describe_here()}")
@@ -619,6 +625,13 @@ def _reject_forbidden_value_chars(token: str, start: int) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 JsonPredicate = Callable[[object], bool]
+
+
+def _no_json_predicate(value: object) -> bool:
+    """Stands in for the predicate of a text or "all" pattern, which PatternIndex never evaluates as JSON."""
+    raise AssertionError("a pattern without a JSON predicate was evaluated as a JSON pattern")
+
+
 Getter = Callable[[object], object]
 
 
@@ -715,15 +728,14 @@ def _string_test(mode: StringMode, core: str, negate: bool) -> Callable[[object]
 
 
 def _number_test(operator: str, number: int | float) -> Callable[[object], bool]:
-    # bool is a subclass of int in Python but a distinct JSON type: `type(v) in (int, float)` excludes it.
-    numeric = (int, float)
+    # bool is a subclass of int in Python but a distinct JSON type: exact `type(v) is` tests exclude it.
     tests: dict[str, Callable[[object], bool]] = {
-        "=": lambda v: type(v) in numeric and v == number,
-        "!=": lambda v: type(v) in numeric and v != number,
-        "<": lambda v: type(v) in numeric and v < number,  # type: ignore[operator]
-        "<=": lambda v: type(v) in numeric and v <= number,  # type: ignore[operator]
-        ">": lambda v: type(v) in numeric and v > number,  # type: ignore[operator]
-        ">=": lambda v: type(v) in numeric and v >= number,  # type: ignore[operator]
+        "=": lambda v: (type(v) is int or type(v) is float) and v == number,
+        "!=": lambda v: (type(v) is int or type(v) is float) and v != number,
+        "<": lambda v: (type(v) is int or type(v) is float) and v < number,
+        "<=": lambda v: (type(v) is int or type(v) is float) and v <= number,
+        ">": lambda v: (type(v) is int or type(v) is float) and v > number,
+        ">=": lambda v: (type(v) is int or type(v) is float) and v >= number,
     }
     return tests[operator]
 
@@ -847,7 +859,8 @@ def _parse_terms(text: str) -> tuple[Term, ...]:
         if cursor.at_end():
             return tuple(terms)
         start = cursor.position
-        prefix = cursor.peek() if cursor.peek() in ("-", "?") else ""
+        peeked = cursor.peek()
+        prefix: Literal["", "-", "?"] = "-" if peeked == "-" else "?" if peeked == "?" else ""
         cursor.position += len(prefix)
         if cursor.peek() == '"':
             value, _ = cursor.read_quoted()
@@ -865,7 +878,7 @@ def _parse_terms(text: str) -> tuple[Term, ...]:
                 raise cursor.error(f"expected a term after '{prefix}'", start)
         if prefix == "-" and value.strip() == "":
             raise cursor.error("an exclusion '-' needs a non-empty term", start)
-        terms.append(Term(value, prefix, start))  # type: ignore[arg-type]
+        terms.append(Term(value, prefix, start))
 
 
 def _compile_terms(terms: tuple[Term, ...]) -> Callable[[str], bool]:
@@ -1005,7 +1018,7 @@ class _DelimitedParser:
             cursor.position = index
             operand = _number_or_string(token, start, quoted=False)
         _check_operand(operator, operand, cursor)
-        return FieldCondition(operator, operand)  # type: ignore[arg-type]
+        return FieldCondition(operator, operand)
 
 
 @dataclass(frozen=True)
@@ -1316,7 +1329,10 @@ class PatternIndex:
             "json" if p.kind == "json" else "all" if p.kind == "all" else "text" for p in self._patterns
         )
         self._has_json = "json" in self._kinds
-        self._predicates: tuple[JsonPredicate | None, ...] = tuple(p._json_predicate for p in self._patterns)
+        # Text and "all" patterns have no predicate; _evaluate never calls theirs (their kind is not "json").
+        self._predicates: tuple[JsonPredicate, ...] = tuple(
+            p._json_predicate or _no_json_predicate for p in self._patterns
+        )
         self._text_matchers = tuple(p._match_text for p in self._patterns)
 
     @property
@@ -1367,7 +1383,7 @@ class PatternIndex:
         for i in self._candidates(record):
             kind = kinds[i]
             if kind == "json":
-                if predicates[i](record):  # type: ignore[misc]
+                if predicates[i](record):
                     matched.append(keys[i])
             elif kind == "all":
                 matched.append(keys[i])

@@ -163,7 +163,9 @@ class _Buffer:
 
     def skip_space(self) -> None:
         while True:
-            self.pos = _SPACE.match(self.text, self.pos).end()
+            space = _SPACE.match(self.text, self.pos)
+            assert space is not None  # a '*' pattern matches (maybe empty) at any position
+            self.pos = space.end()
             if self.pos < len(self.text) or not self.refill():
                 return
 

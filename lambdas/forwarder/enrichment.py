@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, TypedDict
 from urllib.parse import quote
 
+from detections.catalogue import Detection
 from detections.suppressions import Suppression, is_suppressed
-from lambdas.forwarder.models import AlarmNotification
+from lambdas.forwarder.models import AlarmNotification, mapping_or_empty
 
 # CloudTrail delivers to CloudWatch Logs "typically within 5 minutes" of the API call, with a tail of up to
 # ~15 minutes under load; the metric (and so the alarm) follows the late event, so the events behind an
@@ -54,28 +55,12 @@ _RESOURCE_KEYS = (
 )
 
 
-class DetectionLike(Protocol):
-    id: str
-    title: str
-    description: str
-    severity: str
-    pattern: str
-    controls: tuple[str, ...]
-    mitre_attack: tuple[str, ...]
-    runbook: str
-    resolve_policy: str
-    summary_template: str
-
-    @property
-    def all_patterns(self) -> tuple[str, ...]: ...
-
-
 # --- mapping and decisions -------------------------------------------------------------------------------
 
 
 def map_to_detection(
-    notification: AlarmNotification, prefix: str, lookup: Callable[[str], DetectionLike]
-) -> DetectionLike | None:
+    notification: AlarmNotification, prefix: str, lookup: Callable[[str], Detection]
+) -> Detection | None:
     """AlarmName minus the configured prefix, else the "[id]" that starts the description; None if neither."""
     candidates = []
     if prefix and notification.alarm_name.startswith(prefix):
@@ -100,7 +85,7 @@ class Decision:
     reason: str
 
 
-def decide(notification: AlarmNotification, detection: DetectionLike | None) -> Decision:
+def decide(notification: AlarmNotification, detection: Detection | None) -> Decision:
     """What this state change means for PagerDuty. See README "dedup keys and episodes"."""
     state = notification.new_state
     if detection is None:
@@ -188,10 +173,38 @@ def apply_suppressions(
     return SuppressionOutcome(tuple(kept), tuple(suppressed))
 
 
-def summarize(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
+class Principal(TypedDict):
+    """Who made a CloudTrail call, as the page shows it (None: the record does not say)."""
+
+    arn: str | None
+    type: str | None
+    mfa_used: bool | None
+    session_issuer: str | None
+    access_key_id: str | None
+    user_name: str | None
+
+
+class EvidenceSummary(TypedDict):
+    """The evidence block of the page: counts, time span and bounded most-frequent-first lists."""
+
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    principals: list[dict[str, object]]  # a Principal plus "events": how many records it made
+    source_ips: list[str]
+    user_agents: list[str]
+    regions: list[str]
+    accounts: list[str]
+    event_sources: list[str]
+    event_names: list[str]
+    error_codes: list[str]
+    resources: list[str]
+
+
+def summarize(records: Sequence[Mapping[str, object]]) -> EvidenceSummary:
     """Who did what, when, from where: the evidence block of the page (bounded lists, most frequent first)."""
     times = sorted(t for t in (_str(r.get("eventTime")) for r in records) if t)
-    principals: dict[str, dict[str, object]] = {}
+    principals: dict[str, Principal] = {}
     principal_counts: Counter[str] = Counter()
     for record in records:
         principal = principal_of(record)
@@ -203,7 +216,7 @@ def summarize(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
         "first_seen": times[0] if times else None,
         "last_seen": times[-1] if times else None,
         "principals": [
-            principals[key] | {"events": n} for key, n in principal_counts.most_common(MAX_DISTINCT)
+            {**principals[key], "events": n} for key, n in principal_counts.most_common(MAX_DISTINCT)
         ],
         "source_ips": _distinct(records, lambda r: r.get("sourceIPAddress")),
         "user_agents": _distinct(records, lambda r: r.get("userAgent")),
@@ -216,14 +229,12 @@ def summarize(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
     }
 
 
-def principal_of(record: Mapping[str, object]) -> dict[str, object]:
-    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), Mapping) else {}
-    context = identity.get("sessionContext") if isinstance(identity.get("sessionContext"), Mapping) else {}
-    attributes = context.get("attributes") if isinstance(context.get("attributes"), Mapping) else {}
-    issuer = context.get("sessionIssuer") if isinstance(context.get("sessionIssuer"), Mapping) else {}
-    additional = (
-        record.get("additionalEventData") if isinstance(record.get("additionalEventData"), Mapping) else {}
-    )
+def principal_of(record: Mapping[str, object]) -> Principal:
+    identity = mapping_or_empty(record.get("userIdentity"))
+    context = mapping_or_empty(identity.get("sessionContext"))
+    attributes = mapping_or_empty(context.get("attributes"))
+    issuer = mapping_or_empty(context.get("sessionIssuer"))
+    additional = mapping_or_empty(record.get("additionalEventData"))
     mfa = attributes.get("mfaAuthenticated")
     if mfa is None and "MFAUsed" in additional:
         mfa = additional.get("MFAUsed")  # ConsoleLogin reports MFA here, not in the session context

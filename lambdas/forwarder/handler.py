@@ -80,7 +80,10 @@ ACCOUNT_ALIAS = account_alias_reader(IAM, lambda: _invoked_account["id"])
 
 
 def _routing_key() -> str:
-    return SECRETS.get(SETTINGS.routing_key_secret_name, max_age=ROUTING_KEY_MAX_AGE_SECONDS)  # type: ignore[return-value]
+    secret = SECRETS.get(SETTINGS.routing_key_secret_name, max_age=ROUTING_KEY_MAX_AGE_SECONDS)
+    # The key is a plain string secret. A binary one (bytes) is no routing key: "" gets the service's
+    # "not 32 characters" warning, and PagerDuty's rejection dead-letters the event, as any bad key does.
+    return secret if isinstance(secret, str) else ""
 
 
 def _count(name: str, value: float) -> None:

@@ -27,7 +27,7 @@ from typing import Literal
 
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 Delivery = Literal["sns", "alarm-action"]
-_STATES: tuple[str, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
+_STATES: tuple[AlarmState, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
 _ALARM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):cloudwatch:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):alarm:(?P<name>.+)$"
 )
@@ -304,9 +304,10 @@ def _evaluated_datapoints(reason_data: object) -> int | None:
 
 
 def _state(value: object, field: str) -> AlarmState:
-    if value not in _STATES:
-        raise MalformedNotificationError(f"{field} is {value!r:.50}, expected one of {list(_STATES)}")
-    return value  # type: ignore[return-value]
+    for state in _STATES:
+        if value == state:
+            return state
+    raise MalformedNotificationError(f"{field} is {value!r:.50}, expected one of {list(_STATES)}")
 
 
 def _timestamp(value: object, field: str) -> datetime:

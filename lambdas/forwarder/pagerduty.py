@@ -36,9 +36,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from detections.catalogue import Detection
 from detections.suppressions import Suppression
 from lambdas.forwarder import enrichment as e
-from lambdas.forwarder.enrichment import DetectionLike, Evidence, Window
+from lambdas.forwarder.enrichment import Evidence, Window
 from lambdas.forwarder.models import AlarmNotification
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -143,7 +144,10 @@ def fit_to_size(event: dict[str, object], budget: int = EVENT_BYTE_BUDGET) -> di
     """
     if event_size(event) <= budget:
         return event
-    payload = dict(event["payload"])  # type: ignore[arg-type]
+    built_payload = event["payload"]
+    if not isinstance(built_payload, Mapping):  # trigger_event always builds one; guard the type here
+        raise TypeError(f"event payload is a {type(built_payload).__name__}, not an object")
+    payload = dict(built_payload)
     details = dict(payload.get("custom_details") or {})
     notes: list[str] = list(details.get("trimmed") or [])
 
@@ -319,7 +323,7 @@ def _error_text(text: str) -> str:
 def build_trigger_page(
     *,
     notification: AlarmNotification,
-    detection: DetectionLike | None,
+    detection: Detection | None,
     evidence: Evidence,
     kept: list[dict],
     suppressed: list[tuple[dict, Suppression]],
@@ -426,7 +430,7 @@ def build_trigger_page(
 def minimal_trigger_page(
     *,
     notification: AlarmNotification,
-    detection: DetectionLike | None,
+    detection: Detection | None,
     problem: str,
     log_group: str,
     window: Window,

@@ -24,8 +24,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from detections.catalogue import Detection
 from lambdas.forwarder import enrichment
-from lambdas.forwarder.enrichment import Decision, DetectionLike, Evidence, Window
+from lambdas.forwarder.enrichment import Decision, Evidence, Window
 from lambdas.forwarder.evidence import FILTER_LOG_EVENTS_MAX_SECONDS, RatePacer, fetch_evidence
 from lambdas.forwarder.models import AlarmNotification, MalformedNotificationError, parse_lambda_event
 from lambdas.forwarder.pagerduty import (
@@ -56,7 +57,7 @@ class Dependencies:
     account_alias: Callable[[str], str | None]
     pagerduty: PagerDutyClient
     pacer: RatePacer
-    lookup_detection: Callable[[str], DetectionLike]
+    lookup_detection: Callable[[str], Detection]
     logger: Any
     count: Callable[[str, float], None]  # metric name, value
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -120,7 +121,7 @@ def forward_notification(
 
 def _trigger(
     notification: AlarmNotification,
-    detection: DetectionLike | None,
+    detection: Detection | None,
     decision: Decision,
     key: str,
     routing_key: str,
@@ -189,7 +190,7 @@ def _trigger(
 
 def _trigger_event_from_evidence(
     notification: AlarmNotification,
-    detection: DetectionLike | None,
+    detection: Detection | None,
     evidence: Evidence,
     key: str,
     routing_key: str,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -27,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from detections.suppressions import Suppression, suppressions_json
+from stacks.config import ForwarderSettings, PagerDutySettings
 from stacks.constructs.compliance import acknowledge, skip_checkov
 from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
 
@@ -71,23 +71,12 @@ MAX_EVENT_AGE = Duration.hours(1)
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum: time for a human to look
 
 
-class ForwarderSettingsLike(Protocol):
-    reserved_concurrency: int
-    timeout_seconds: int
-    memory_mb: int
-
-
-class PagerDutySettingsLike(Protocol):
-    routing_key_secret_name: str
-    events_url: str
-
-
 @dataclass(frozen=True)
 class AlertForwarderProps:
     alerts_topic: sns.ITopic
     trail_log_group: logs.ILogGroup
-    forwarder: ForwarderSettingsLike
-    pagerduty: PagerDutySettingsLike
+    forwarder: ForwarderSettings
+    pagerduty: PagerDutySettings
     alarm_name_prefix: str
     suppressions: Sequence[Suppression]
     log_retention_days: int

@@ -386,7 +386,7 @@ class AuditTrail(Construct):
         stack = Stack.of(self)
         cfn_trail.add_override(
             "DependsOn",
-            [stack.get_logical_id(p.node.default_child) for p in prerequisites],  # type: ignore[arg-type]
+            [stack.get_logical_id(p.node.default_child) for p in prerequisites],
         )
         # No aws:SourceArn/SourceAccount on this role: the CloudTrail guide ("Role policy document for
         # CloudTrail to use CloudWatch Logs") states confused-deputy conditions are not supported for it.

@@ -9,9 +9,9 @@ not breaching, and the tests assert exactly that for every alarm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -19,6 +19,8 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+from stacks.config import AlarmSettings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the catalogue is pure stdlib and imports nothing of ours
     from detections.catalogue import Detection
@@ -38,21 +40,6 @@ VALID_SUB_MINUTE_PERIODS = (10, 30)
 
 class MetricFilterQuotaError(ValueError):
     """The catalogue would put more metric filters (or regex filters) on the log group than AWS allows."""
-
-
-class AlarmOverrideLike(Protocol):
-    period_seconds: int | None
-    evaluation_periods: int | None
-
-
-class AlarmSettingsLike(Protocol):
-    """The slice of ``stacks.config.AlarmSettings`` this construct reads (duck-typed on purpose)."""
-
-    namespace: str
-    name_prefix: str
-    period_seconds: int
-    evaluation_periods: int
-    overrides: Mapping[str, AlarmOverrideLike]
 
 
 @dataclass(frozen=True)
@@ -121,7 +108,7 @@ def check_log_group_quotas(detections: Sequence[Detection], *, other_filters_on_
         )
 
 
-def alarm_timing(detection_id: str, settings: AlarmSettingsLike) -> AlarmTiming:
+def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:
     """Period and evaluation periods for one detection: the per-detection override wins, field by field."""
     override = settings.overrides.get(detection_id)
     period = getattr(override, "period_seconds", None) or settings.period_seconds
@@ -181,7 +168,7 @@ class DetectionAlarms(Construct):
         *,
         detections: Iterable[Detection],
         log_group: logs.ILogGroup,
-        settings: AlarmSettingsLike,
+        settings: AlarmSettings,
         alerts_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -200,7 +187,7 @@ class DetectionAlarms(Construct):
             self.alarms[detection.id] = alarm
 
     def _add_metric_filters(
-        self, detection: Detection, log_group: logs.ILogGroup, settings: AlarmSettingsLike
+        self, detection: Detection, log_group: logs.ILogGroup, settings: AlarmSettings
     ) -> list[logs.MetricFilter]:
         filters = []
         for index, pattern in enumerate(detection.all_patterns):
@@ -226,7 +213,7 @@ class DetectionAlarms(Construct):
             )
         return filters
 
-    def _add_alarm(self, detection: Detection, settings: AlarmSettingsLike) -> cloudwatch.Alarm:
+    def _add_alarm(self, detection: Detection, settings: AlarmSettings) -> cloudwatch.Alarm:
         timing = alarm_timing(detection.id, settings)
         # The alarm reads the filter's own namespace + metric name (no metric math, no Unit) so scanners
         # (Security Hub CloudWatch.1-14, Prowler) can pair filter and alarm by metric name.

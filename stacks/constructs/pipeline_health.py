@@ -7,9 +7,6 @@ native CloudWatch integration), never to the alerts topic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -19,17 +16,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.config import HealthSettings
 from stacks.constructs.alert_topic import AlertTopic
 
 ONE_MINUTE = Duration.minutes(1)
 # CloudWatch: an alarm's Period x EvaluationPeriods may not exceed one day.
 MAX_ALARM_WINDOW_MINUTES = 24 * 60
-
-
-class HealthSettingsLike(Protocol):
-    emails: Sequence[str]
-    https_endpoints: Sequence[str]
-    trail_silence_minutes: int
 
 
 class PipelineHealth(Construct):
@@ -47,7 +39,7 @@ class PipelineHealth(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: HealthSettingsLike,
+        settings: HealthSettings,
         name_prefix: str,
         forwarder: lambda_.IFunction,
         dead_letter_queue: sqs.IQueue,
@@ -133,7 +125,7 @@ class PipelineHealth(Construct):
         )
 
     def _trail_silent(
-        self, settings: HealthSettingsLike, name_prefix: str, trail_log_group: logs.ILogGroup
+        self, settings: HealthSettings, name_prefix: str, trail_log_group: logs.ILogGroup
     ) -> cloudwatch.Alarm:
         minutes = settings.trail_silence_minutes
         incoming = cloudwatch.Metric(

@@ -14,7 +14,7 @@ import pytest
 from forwarder_scenarios import iam_user_console_login, root_console_login
 from moto.logs.utils import EventMessageFilter as MotosOwnFilter
 
-from demo.moto_harness import engine_filter_patterns
+from demo.moto_harness import engine_filter_patterns, forwarder_environment
 from demo.pagerduty_receiver import Disconnect, Respond
 from detections.catalogue import get_detection
 
@@ -68,6 +68,22 @@ def test_engine_patch_is_reentrant_and_restores_moto(aws) -> None:
     with engine_filter_patterns():
         assert logs_models.EventMessageFilter is installed
     assert logs_models.EventMessageFilter is installed  # the session harness still holds it
+
+
+def test_the_deployed_environment_keeps_literals_and_takes_stand_ins_for_intrinsics(deployment) -> None:
+    # Given the forwarder as synthesized: its log group and queue are intrinsics in the template
+    deployed = deployment["deployed"]
+    written = deployed.template_environment
+    intrinsics = sorted(name for name, value in written.items() if not isinstance(value, str))
+    assert intrinsics == ["DEAD_LETTER_QUEUE_URL", "TRAIL_LOG_GROUP_NAME"]
+    # When the harness builds the function's environment with moto resources standing in for them
+    stand_ins = {"TRAIL_LOG_GROUP_NAME": "moto-trail", "DEAD_LETTER_QUEUE_URL": "http://moto/queue"}
+    env = forwarder_environment(deployed, resolved={**stand_ins, "ALARM_NAME_PREFIX": "ignored-"})
+    # Then every variable of the template is set: literals as written, intrinsics by their stand-ins
+    assert env == {**{n: v for n, v in written.items() if isinstance(v, str)}, **stand_ins}
+    # And a stand-in that is not given is named, rather than a dict reaching the function as a string
+    with pytest.raises(KeyError, match="DEAD_LETTER_QUEUE_URL"):
+        forwarder_environment(deployed, resolved={"TRAIL_LOG_GROUP_NAME": "moto-trail"})
 
 
 def post(url: str, body: bytes) -> tuple[int, dict]:

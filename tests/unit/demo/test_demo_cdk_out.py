@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.cdk_out import CloudAssemblyError, load_deployment
+from demo.cdk_out import CloudAssemblyError, find_function, load_deployment
 
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
 
@@ -164,3 +164,38 @@ def test_weak_cross_stack_references_resolve_to_the_producing_stacks_output(tmp_
     (metric_filter,) = deployment.metric_filters
     assert metric_filter.log_group_name.startswith("SecurityBaselineTrail-TrailLogs-")
     assert deployment.forwarder.environment["TRAIL_LOG_GROUP_NAME"] == metric_filter.log_group_name
+
+
+def test_the_forwarder_is_found_with_its_environment_both_resolved_and_as_written(tmp_path: Path) -> None:
+    # GIVEN an assembly whose forwarder reads the trail's log group and its queue through intrinsics
+    cdk_out = write_assembly(tmp_path, alerting_resources())
+
+    # WHEN the function is looked up by its handler (as the moto harness does)
+    function = find_function(cdk_out, HANDLER, account_id="111122223333", region="eu-west-1")
+
+    # THEN it is the same definition the demo deploys: resolved values, and the template's own text
+    assert function is not None
+    deployment = load_deployment(
+        cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER
+    )
+    assert function == deployment.forwarder
+    assert (function.logical_id, function.timeout_seconds, function.memory_mb) == ("Fn", 60, 512)
+    assert function.template_environment["DEAD_LETTER_QUEUE_URL"] == {"Ref": "Queue"}
+    assert function.template_environment["ALARM_NAME_PREFIX"] == "security-baseline-"
+    assert function.environment["DEAD_LETTER_QUEUE_URL"].startswith("https://sqs.eu-west-1.amazonaws.com/")
+
+
+def test_no_function_is_found_before_synthesis_or_when_no_function_has_the_handler(tmp_path: Path) -> None:
+    assert find_function(tmp_path, HANDLER, account_id="111122223333", region="eu-west-1") is None
+    cdk_out = write_assembly(tmp_path, alerting_resources())
+    assert find_function(cdk_out, "other.handler", account_id="111122223333", region="eu-west-1") is None
+
+
+def test_two_functions_with_the_forwarders_handler_are_an_error(tmp_path: Path) -> None:
+    resources = alerting_resources()
+    resources["Fn2"] = resources["Fn"]
+    cdk_out = write_assembly(tmp_path, resources)
+    with pytest.raises(CloudAssemblyError, match=r"expected exactly one Lambda function .* found 2"):
+        find_function(cdk_out, HANDLER, account_id="111122223333", region="eu-west-1")
+    with pytest.raises(CloudAssemblyError, match=r"expected exactly one Lambda function .* found 2"):
+        load_deployment(cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER)
