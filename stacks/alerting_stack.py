@@ -16,13 +16,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from detections.catalogue import CATALOGUE, Detection
 from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
 from stacks.constructs.alert_topic import AlertTopic
 from stacks.constructs.detection_alarms import DetectionAlarms
 from stacks.constructs.pipeline_health import PipelineHealth
 
 if TYPE_CHECKING:  # pragma: no cover
-    from detections.catalogue import Detection
     from stacks.config import BaselineConfig
 
 
@@ -45,14 +45,10 @@ class AlertingStack(Stack):
         *,
         config: BaselineConfig,
         trail_log_group: logs.ILogGroup,
-        detections: Sequence[Detection] | None = None,
+        detections: Sequence[Detection] = CATALOGUE,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if detections is None:
-            from detections.catalogue import CATALOGUE
-
-            detections = CATALOGUE
         Tags.of(self).add("security-baseline:component", "alerting")
 
         alerts = AlertTopic(
