@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from detections.filter_pattern import MAX_PATTERN_LENGTH, FilterPatternError, compile_pattern
 
@@ -42,6 +42,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"{MIN_MESSAGES} to {MAX_MESSAGES} log event messages to test.",
     )
     parser.set_defaults(run=run)
+    _exit_like_the_aws_cli_on_usage_errors(parser)
+
+
+def _exit_like_the_aws_cli_on_usage_errors(parser: argparse.ArgumentParser) -> None:
+    """A missing or malformed argument exits 252, as ``aws logs test-metric-filter`` does (argparse: 2), so a
+    script that checks the AWS CLI's exit codes behaves the same against this command."""
+
+    def error(message: str) -> NoReturn:
+        parser.print_usage(sys.stderr)
+        parser.exit(EXIT_PARAMETER_VALIDATION, f"{parser.prog}: error: {message}\n")
+
+    parser.error = error  # type: ignore[method-assign]
 
 
 def run_test_metric_filter(

@@ -116,9 +116,27 @@ def test_empty_message_fails_parameter_validation(capsys: pytest.CaptureFixture[
     assert "logEventMessages[1], value: 0, valid min length: 1" in err
 
 
-def test_missing_messages_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_messages_is_a_usage_error_with_the_aws_cli_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["test-metric-filter", "--filter-pattern", "x", "--log-event-messages"])
+    assert exited.value.code == 252
+    assert "--log-event-messages: expected at least one argument" in capsys.readouterr().err
+
+
+def test_missing_pattern_is_a_usage_error_with_the_aws_cli_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["test-metric-filter", "--log-event-messages", "x"])
+    assert exited.value.code == 252
+    assert "the following arguments are required: --filter-pattern" in capsys.readouterr().err
+
+
+def test_other_commands_keep_argparse_usage_exit_code() -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["match", "--no-such-option"])
     assert exited.value.code == 2
 
 
