@@ -51,6 +51,10 @@ _KMS_KEY_ARN = re.compile(
     rf"^arn:{_PARTITION}:kms:{_REGION}:{_ACCOUNT}:key/"
     r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
 )
+_KMS_ALIAS_ARN = re.compile(rf"^arn:{_PARTITION}:kms:[^:]*:[^:]*:alias/")
+_KMS_KEY_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _TRAIL_NAME = re.compile(r"^(?![\d.]+$)[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 _TRAIL_NAME_ADJACENT = re.compile(r"[._-]{2}")
@@ -138,6 +142,8 @@ class HealthSettings:
 class PagerDutySettings:
     routing_key_secret_name: str = "security-baseline/pagerduty-routing-key"
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # The customer-managed key encrypting the secret; None: the secret uses aws/secretsmanager.
+    routing_key_secret_kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,7 @@ DEFAULTS: dict[str, Any] = {
     "pagerduty": {
         "routingKeySecretName": "security-baseline/pagerduty-routing-key",
         "eventsUrl": "https://events.pagerduty.com/v2/enqueue",
+        "routingKeySecretKmsKeyArn": None,
     },
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
@@ -554,15 +561,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
             health_raw["trailSilenceMinutes"], _path("health", "trailSilenceMinutes"), minimum=1, maximum=1440
         ),
     )
-    pagerduty = PagerDutySettings(
-        routing_key_secret_name=_str(
-            raw["pagerduty"]["routingKeySecretName"],
-            _path("pagerduty", "routingKeySecretName"),
-            _SECRET_NAME,
-            "a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN",
-        ),
-        events_url=_https_url(raw["pagerduty"]["eventsUrl"], _path("pagerduty", "eventsUrl")),
-    )
+    pagerduty = _pagerduty(raw["pagerduty"], home_region)
     forwarder_raw = raw["forwarder"]
     forwarder = ForwarderSettings(
         reserved_concurrency=_int(
@@ -631,6 +630,68 @@ def _object_lock(
             "lifecycle cannot expire locked objects",
         )
     return ObjectLockSettings(mode=mode, days=days)
+
+
+def _pagerduty(raw: Mapping[str, Any], home_region: str | None) -> PagerDutySettings:
+    secret_name = _str(
+        raw["routingKeySecretName"],
+        _path("pagerduty", "routingKeySecretName"),
+        _SECRET_NAME,
+        "a Secrets Manager secret name (letters, digits, /_+=.@-) or secret ARN",
+    )
+    return PagerDutySettings(
+        routing_key_secret_name=secret_name,
+        events_url=_https_url(raw["eventsUrl"], _path("pagerduty", "eventsUrl")),
+        routing_key_secret_kms_key_arn=_optional(
+            raw["routingKeySecretKmsKeyArn"],
+            _path("pagerduty", "routingKeySecretKmsKeyArn"),
+            lambda v, p: _secret_kms_key_arn(v, p, secret_name, home_region),
+        ),
+    )
+
+
+def _secret_kms_key_arn(value: Any, path: str, secret_name: str, home_region: str | None) -> str:
+    """The key ARN the forwarder may decrypt the routing-key secret with: an IAM Resource, never an alias."""
+    example = "'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'"
+    if isinstance(value, str) and _KMS_KEY_ARN.match(value):
+        key_region = value.split(":")[3]
+    elif isinstance(value, str) and (value.startswith("alias/") or _KMS_ALIAS_ARN.match(value)):
+        raise ConfigError(
+            path,
+            value,
+            "expected the key ARN, not an alias: IAM policies on KMS need the key ARN, and an alias ARN in a "
+            "policy's Resource does not match the key, so the forwarder could not decrypt the secret; "
+            "find the key ARN with `aws kms describe-key --key-id <alias> --query KeyMetadata.Arn`, "
+            f"e.g. {example}",
+        )
+    elif isinstance(value, str) and _KMS_KEY_ID.match(value):
+        raise ConfigError(
+            path,
+            value,
+            "expected the full key ARN, not a bare key id: an IAM policy names a KMS key only by its ARN "
+            f"(arn:<partition>:kms:<region>:<account>:key/<key id>), e.g. {example}",
+        )
+    else:
+        raise ConfigError(
+            path,
+            value,
+            f"expected the ARN of the KMS key encrypting the routing-key secret, e.g. {example}, or null "
+            "when the secret uses the default aws/secretsmanager key",
+        )
+    # KMS keys are regional and Secrets Manager uses a key of the secret's own region.
+    secret_region = secret_name.split(":")[3] if secret_name.startswith("arn:") else None
+    for other_path, other_region in (
+        (_path("pagerduty", "routingKeySecretName"), secret_region),
+        (_path("homeRegion"), home_region),
+    ):
+        if other_region is not None and other_region != key_region:
+            raise ConfigError(
+                path,
+                value,
+                f"the key is in {key_region} but {other_path} says {other_region}; a secret can only be "
+                "encrypted with a KMS key of its own region: give the key ARN from the secret's region",
+            )
+    return value
 
 
 def _catalogue_ids() -> tuple[str, ...]:

@@ -247,6 +247,7 @@ class AlertForwarder(Construct):
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[secret_arn_pattern(stack, props.pagerduty.routing_key_secret_name)],
             ),
+            *self._secret_key_statements(stack, props.pagerduty),
             iam.PolicyStatement(
                 sid="ParkUndeliverableAlerts",
                 actions=["sqs:SendMessage"],
@@ -277,6 +278,37 @@ class AlertForwarder(Construct):
             statements=statements,
             roles=[self.role],
         )
+
+    @staticmethod
+    def _secret_key_statements(stack: Stack, pagerduty: PagerDutySettings) -> list[iam.PolicyStatement]:
+        """kms:Decrypt on the routing-key secret's customer-managed key, usable only through Secrets Manager.
+
+        GetSecretValue on a secret encrypted with a customer-managed key instead of aws/secretsmanager
+        also needs kms:Decrypt on that key; without it the read fails with AccessDenied and every page
+        would dead-letter. Secrets Manager calls KMS on the caller's behalf, so KMS sees kms:ViaService =
+        secretsmanager.<region>.amazonaws.com: with that condition the role can use the key only to read
+        secrets, never to decrypt other data by calling KMS directly (AWS's managed policy
+        AWSSecretsManagerClientReadOnlyAccess restricts its kms:Decrypt the same way). Sources:
+        - https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+          ("Required permissions")
+        - https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+          ("Permissions for the KMS key")
+        - https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+        No statement when unset: the default aws/secretsmanager key needs no grant.
+        """
+        key_arn = pagerduty.routing_key_secret_kms_key_arn
+        if key_arn is None:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="DecryptPagerDutyRoutingKeySecret",
+                actions=["kms:Decrypt"],
+                resources=[key_arn],  # the key ARN: IAM matches no key by alias (validated in config)
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
+                },
+            )
+        ]
 
     def _let_sns_park_undeliverable_messages(self, topic: sns.ITopic) -> None:
         # The subscription's redrive policy makes SNS send to the encrypted queue: SNS needs the key too.

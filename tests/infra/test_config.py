@@ -93,6 +93,21 @@ def test_a_reused_key_of_the_home_region_is_accepted() -> None:
     assert (config.home_region, config.existing_kms_key_arn) == ("eu-west-1", KEY_ARN)
 
 
+def test_the_routing_key_secret_key_is_off_by_default_and_accepts_a_key_arn() -> None:
+    assert BaselineConfig().pagerduty.routing_key_secret_kms_key_arn is None
+    # Given as a -c override (a string, not JSON) and in the home region of the deployment
+    config = BaselineConfig.from_mapping(
+        {"homeRegion": "eu-west-1"}, {"pagerduty.routingKeySecretKmsKeyArn": KEY_ARN}
+    )
+    assert config.pagerduty.routing_key_secret_kms_key_arn == KEY_ARN
+    multi_region_key = "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-" + "0" * 32
+    secret_arn = "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:pd-AbCdEf"
+    config = BaselineConfig.from_mapping(
+        {"pagerduty": {"routingKeySecretName": secret_arn, "routingKeySecretKmsKeyArn": multi_region_key}}
+    )
+    assert config.pagerduty.routing_key_secret_kms_key_arn == multi_region_key
+
+
 def test_valid_suppressions_are_parsed() -> None:
     raw = [
         {"detection": DETECTION_ID, "eventName": "ConsoleLogin", "expires": "2027-01-31", "reason": "drill"}
@@ -280,6 +295,73 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         {"forwarder": {"timeoutSeconds": 10}},
         {},
         ["baseline.forwarder.timeoutSeconds", "10", "from 30 to 900"],
+    ),
+    (
+        "routing-key secret key given as an alias ARN",
+        {"pagerduty": {"routingKeySecretKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/pagerduty"}},
+        {},
+        [
+            "baseline.pagerduty.routingKeySecretKmsKeyArn",
+            "'arn:aws:kms:eu-west-1:123456789012:alias/pagerduty'",
+            "not an alias",
+            "an alias ARN in a policy's Resource does not match the key",
+            "aws kms describe-key",
+        ],
+    ),
+    (
+        "routing-key secret key given as an alias name",
+        {},
+        {"pagerduty.routingKeySecretKmsKeyArn": "alias/pagerduty"},
+        ["baseline.pagerduty.routingKeySecretKmsKeyArn", "'alias/pagerduty'", "not an alias"],
+    ),
+    (
+        "routing-key secret key given as a bare key id",
+        {"pagerduty": {"routingKeySecretKmsKeyArn": KEY_ARN.split("/")[-1]}},
+        {},
+        [
+            "baseline.pagerduty.routingKeySecretKmsKeyArn",
+            "'1234abcd-12ab-34cd-56ef-1234567890ab'",
+            "not a bare key id",
+            "arn:<partition>:kms:<region>:<account>:key/<key id>",
+        ],
+    ),
+    (
+        "routing-key secret key given as the secret's ARN",
+        {
+            "pagerduty": {
+                "routingKeySecretKmsKeyArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pd-AbCdEf"
+            }
+        },
+        {},
+        ["pagerduty.routingKeySecretKmsKeyArn", "secret:pd-AbCdEf", "KMS key encrypting", KEY_ARN[:20]],
+    ),
+    (
+        "routing-key secret key not a string",
+        {"pagerduty": {"routingKeySecretKmsKeyArn": True}},
+        {},
+        ["baseline.pagerduty.routingKeySecretKmsKeyArn", "true", "or null"],
+    ),
+    (
+        "routing-key secret key from another region than the deployment",
+        {"homeRegion": "us-east-1", "pagerduty": {"routingKeySecretKmsKeyArn": KEY_ARN}},
+        {},
+        [
+            "baseline.pagerduty.routingKeySecretKmsKeyArn",
+            KEY_ARN,
+            "eu-west-1",
+            "baseline.homeRegion says us-east-1",
+        ],
+    ),
+    (
+        "routing-key secret key from another region than the secret",
+        {
+            "pagerduty": {
+                "routingKeySecretName": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-AbCdEf",
+                "routingKeySecretKmsKeyArn": KEY_ARN,
+            }
+        },
+        {},
+        ["routingKeySecretKmsKeyArn", "eu-west-1", "routingKeySecretName says us-east-1", "own region"],
     ),
     (
         "section given a scalar",

@@ -8,19 +8,25 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 from test_alarms_harness import (
     CUSTOM_SUPPRESSION,
     SynthesizedAlerting,
     alerting_of,
+    cdk_json_context,
     custom_alerting,
     custom_config,
 )
+from test_compliance_scanners import wildcard_grants
 
 from detections.suppressions import parse_suppressions
+from stacks import build_app, nag_packs
 from stacks.config import BaselineConfig
 from stacks.constructs.alert_forwarder import (
     ASSET_EXCLUDES,
@@ -419,3 +425,109 @@ def test_the_routing_key_is_never_deployed_only_the_name_of_its_secret(synthesiz
         variables = function_properties(synth)["Environment"]["Variables"]
         assert set(variables) == EXPECTED_ENVIRONMENT_NAMES  # no ROUTING_KEY-like variable sneaks in
         assert variables["ROUTING_KEY_SECRET_NAME"] == BaselineConfig().pagerduty.routing_key_secret_name
+
+
+# --- a routing-key secret encrypted with a customer-managed key ------------------------------------------
+
+SECRET_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET_KEY_SID = "DecryptPagerDutyRoutingKeySecret"
+
+
+@dataclass(frozen=True)
+class SynthesizedWithSecretKey:
+    alerting: SynthesizedAlerting
+    template_paths: dict[str, Path]
+    nag_packs_run: list[str]
+    nag_findings: list[str]
+
+
+@pytest.fixture(scope="module")
+def with_secret_key(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedWithSecretKey:
+    """The whole app as `cdk synth -c baseline.pagerduty.routingKeySecretKmsKeyArn=<key ARN>` builds it."""
+    outdir = tmp_path_factory.mktemp("cdk.out.secret-key")
+    context = {**cdk_json_context(), "baseline.pagerduty.routingKeySecretKmsKeyArn": SECRET_KEY_ARN}
+    app = cdk.App(outdir=str(outdir), context=context)
+    config = BaselineConfig.from_context(app.node)
+    assert config.pagerduty.routing_key_secret_kms_key_arn == SECRET_KEY_ARN
+    trail, alerting = build_app(app, config)
+    assembly = app.synth()
+    reports = {pack.read_pack_name: pack.validate_scope(app) for pack in nag_packs(app)}
+    findings = [
+        f"{name}: {violation.rule_name} on {resource.construct_path}"
+        for name, report in reports.items()
+        for violation in report.violations
+        for resource in violation.violating_resources
+    ]
+    return SynthesizedWithSecretKey(
+        alerting=SynthesizedAlerting(
+            app=app,
+            stack=alerting,
+            template=Template.from_stack(alerting),
+            outdir=outdir,
+            trail_log_group=trail.log_group,
+        ),
+        template_paths={stack.stack_name: Path(stack.template_full_path) for stack in assembly.stacks},
+        nag_packs_run=sorted(reports),
+        nag_findings=findings,
+    )
+
+
+def test_without_a_secret_key_the_role_gets_no_decrypt_grant_for_the_secret(synthesized):
+    # Given the default configuration (the secret uses aws/secretsmanager, which needs no grant)
+    assert BaselineConfig().pagerduty.routing_key_secret_kms_key_arn is None
+    statements = role_statements(synthesized)
+
+    # Then no statement names the secret key, and kms:Decrypt is granted on the forwarder's own key only
+    assert SECRET_KEY_SID not in statements
+    decrypters = [s for s in statements.values() if "kms:Decrypt" in as_list(s["Action"])]
+    assert [s["Resource"] for s in decrypters] == [
+        {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    ]
+    assert not [s for s in statements.values() if "Condition" in s]
+
+
+def test_a_secret_key_adds_exactly_decrypt_on_that_key_via_secrets_manager_of_the_stack_region(
+    with_secret_key,
+):
+    # Given baseline.pagerduty.routingKeySecretKmsKeyArn set to a key ARN
+    statements = role_statements(with_secret_key.alerting)
+
+    # Then the role may call kms:Decrypt on that one key, and only through Secrets Manager in its region
+    assert statements[SECRET_KEY_SID] == {
+        "Sid": SECRET_KEY_SID,
+        "Action": "kms:Decrypt",
+        "Effect": "Allow",
+        "Resource": SECRET_KEY_ARN,
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": {"Fn::Join": ["", ["secretsmanager.", REGION, ".amazonaws.com"]]}
+            }
+        },
+    }
+
+
+def test_a_secret_key_changes_nothing_else_in_the_role_or_the_function(synthesized, with_secret_key):
+    default, keyed = role_statements(synthesized), role_statements(with_secret_key.alerting)
+
+    assert set(keyed) - set(default) == {SECRET_KEY_SID}
+    assert {sid: keyed[sid] for sid in default} == default
+    # The key ARN only goes into the policy: the handler needs no new variable (Secrets Manager decrypts).
+    variables = function_properties(with_secret_key.alerting)["Environment"]["Variables"]
+    assert set(variables) == EXPECTED_ENVIRONMENT_NAMES
+    assert SECRET_KEY_ARN not in json.dumps(variables)
+
+
+def test_with_a_secret_key_no_policy_of_any_stack_allows_a_wildcard_action(with_secret_key):
+    # The same check test_compliance_scanners runs on the default app, here on the variant.
+    assert set(with_secret_key.template_paths) == {"SecurityBaselineTrail", "SecurityBaselineAlerting"}
+    offenders = {
+        stack: wildcard_grants(json.loads(path.read_text()))
+        for stack, path in with_secret_key.template_paths.items()
+    }
+    assert offenders == {stack: [] for stack in offenders}
+
+
+def test_with_a_secret_key_cdk_nag_reports_no_unacknowledged_finding(with_secret_key):
+    # The packs test_compliance_scanners runs on the default app, here on the variant.
+    assert with_secret_key.nag_packs_run == ["AwsSolutions", "NIST.800.53.R5"]
+    assert with_secret_key.nag_findings == []
