@@ -4,13 +4,16 @@ The app gets the context of cdk.json (feature flags and the "baseline" defaults)
 scanners read are the ones the CLI produces. cdk-nag runs on the same construct tree via ``validate_scope``
 (cdk-nag v3 reports there, not through annotations); the plugins are not attached here so that a finding
 fails the compliance test that lists it instead of erroring every test at synth.
+
+Besides the default configuration, ``deployable_app`` synthesizes the VARIANTS below (once each per session)
+so the scanners also judge the templates of the opt-in features users switch on.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ class SynthesizedApp:
     assembly: cx_api.CloudAssembly
     outdir: Path
     nag_reports: dict[str, Any] = field(default_factory=dict)  # pack name -> PolicyValidationPluginReport
+    configuration: str = "default"  # "default" (cdk.json as shipped) or a key of VARIANTS
 
     @property
     def template_paths(self) -> dict[str, Path]:
@@ -51,20 +55,111 @@ class SynthesizedApp:
         return {stack.stack_name: Path(stack.template_full_path) for stack in self.assembly.stacks}
 
 
-@pytest.fixture(scope="session")
-def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedApp]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
+#: Non-default configurations (the "baseline" object of cdk.json) that, together, switch on every opt-in
+#: setting that changes the resources: what users deploy once they enable the features they bought.
+#: test_compliance_scanners.py checks that every setting that is off by default is on in one of them.
+VARIANTS: dict[str, dict[str, Any]] = {
+    # Our own bucket and key with every feature on: data events of all three kinds, both Insights types,
+    # an organization trail, Object Lock, alert and health subscribers, a suppression, an alarm override.
+    "everything-on": {
+        "dataEvents": {
+            "s3Buckets": ["arn:aws:s3:::payments-data", "arn:aws:s3:::exports/reports/"],
+            "lambdaFunctions": "all",
+            "dynamodbTables": ["arn:aws:dynamodb:eu-west-1:111122223333:table/orders"],
+        },
+        "insights": {"apiCallRate": True, "apiErrorRate": True},
+        "organizationTrail": True,
+        "organizationId": "o-a1b2c3d4e5",
+        "objectLock": {"mode": "COMPLIANCE", "days": 400},
+        "alarms": {"overrides": {"root-account-usage": {"periodSeconds": 300, "evaluationPeriods": 2}}},
+        "alertEmails": ["secops@example.com"],
+        "health": {
+            "emails": ["platform@example.com"],
+            "httpsEndpoints": ["https://hooks.example.com/health"],
+        },
+        "suppressions": [
+            {
+                "detection": "console-signin-without-mfa",
+                "eventName": "ConsoleLogin",
+                "expires": "2099-01-31",
+                "reason": "break-glass drill account, reviewed quarterly",
+            }
+        ],
+    },
+    # Bring your own: an existing trail bucket and KMS key (no key, buckets or bucket policy created), a
+    # stack bound to its home region, S3 data events for "all" buckets (the existing one excluded) and a
+    # routing-key secret named by ARN, encrypted with a customer-managed key.
+    "existing-bucket-and-key": {
+        "homeRegion": "eu-west-1",
+        "existingKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "existingBucketName": "org-audit-logs",
+        "dataEvents": {
+            "s3Buckets": "all",
+            "lambdaFunctions": ["arn:aws:lambda:eu-west-1:111122223333:function:payments"],
+        },
+        "pagerduty": {
+            "routingKeySecretName": (
+                "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pagerduty/routing-key-AbCdEf"
+            ),
+            "routingKeySecretKmsKeyArn": (
+                "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+            ),
+        },
+    },
+}
+
+
+def synthesize(
+    outdir: Path, *, configuration: str = "default", baseline: Mapping[str, Any] | None = None
+) -> SynthesizedApp:
+    """Build and synthesize the whole app as `cdk synth` would: cdk.json's context, ``baseline`` replacing
+    its "baseline" object when given. Records the synth and cdk-nag wall times under ``configuration``."""
+    context = cdk_json_context()
+    if baseline is not None:
+        context["baseline"] = dict(baseline)
+    label = "the whole app (once per session)" if configuration == "default" else f"variant {configuration}"
     started = time.perf_counter()
-    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+    app = cdk.App(outdir=str(outdir), context=context)
     config = BaselineConfig.from_context(app.node)
     trail_stack, alerting_stack = build_app(app, config)
     assembly = app.synth()
-    TIMINGS["in-process synth of the whole app (once per session)"] = time.perf_counter() - started
+    TIMINGS[f"in-process synth of {label}"] = time.perf_counter() - started
 
     started = time.perf_counter()
     reports = {pack.read_pack_name: pack.validate_scope(app) for pack in nag_packs(app)}
-    TIMINGS["cdk-nag AwsSolutions + NIST 800-53 R5 (validate_scope)"] = time.perf_counter() - started
-    yield SynthesizedApp(app, config, trail_stack, alerting_stack, assembly, outdir, reports)
+    TIMINGS[f"cdk-nag AwsSolutions + NIST 800-53 R5 (validate_scope), {configuration}"] = (
+        time.perf_counter() - started
+    )
+    return SynthesizedApp(
+        app, config, trail_stack, alerting_stack, assembly, outdir, reports, configuration=configuration
+    )
+
+
+@pytest.fixture(scope="session")
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedApp]:
+    yield synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session", params=["default", *VARIANTS])
+def deployable_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> SynthesizedApp:
+    """The default app, then each variant: synthesized once per session (pytest groups the tests by it)."""
+    name: str = request.param
+    if name == "default":
+        app: SynthesizedApp = request.getfixturevalue("synthesized_app")
+        return app
+    # "<name>.cdk.out<n>": the directory name ends in ".out<n>" as the default's does. checkov's CKV_AWS_45
+    # reads the template path as if it were a Lambda environment value; a run of exactly 40 characters
+    # from [A-Za-z0-9/+=] before ".template.json" (e.g. "<15 letters>0/SecurityBaselineAlerting") looks to
+    # it like an AWS secret access key and fails the forwarder.
+    return synthesize(tmp_path_factory.mktemp(f"{name}.cdk.out"), configuration=name, baseline=VARIANTS[name])
+
+
+@pytest.fixture(scope="session")
+def variants() -> dict[str, dict[str, Any]]:
+    """VARIANTS, for tests that check what the variants cover (conftest is not imported as a module)."""
+    return VARIANTS
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,21 @@
 
 Zero errors, zero warnings, zero failed checks, zero unacknowledged findings; every skip or acknowledgement
 carries a written reason. Each failing test lists every finding, so the fix starts from the message.
+
+Users judge the baseline by the configuration they deploy, so the scanners run on the default configuration
+AND on each variant of conftest.VARIANTS (opt-in features switched on): ``deployable_app`` is parametrized
+over them, each synthesized once per session, each scanned with one cfn-lint and one checkov call.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -22,7 +27,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID, add_compliance_checks, build_app, nag_packs
-from stacks.config import BaselineConfig
+from stacks.config import DEFAULTS, BaselineConfig
 from stacks.constructs import compliance
 
 if TYPE_CHECKING:  # the fixtures themselves come from conftest.py
@@ -33,38 +38,82 @@ REPO = Path(__file__).resolve().parents[2]
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"  # installed in the same venv as pytest
 MIN_REASON_LENGTH = 40  # a reason an auditor can act on, not "n/a"
+MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an existing bucket and key) passes 20
 
 
-def test_every_stack_of_build_app_is_in_the_assembly(synthesized_app: SynthesizedApp) -> None:
-    # Given the app as build_app creates it, Then the scanners below see both stacks' templates.
-    assert set(synthesized_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID}
-    assert all(path.is_file() for path in synthesized_app.template_paths.values())
+def test_every_stack_of_build_app_is_in_the_assembly(deployable_app: SynthesizedApp) -> None:
+    # Given the app as build_app creates it in this configuration, Then the scanners below see both stacks.
+    assert set(deployable_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID}
+    assert all(path.is_file() for path in deployable_app.template_paths.values())
+
+
+def _settings_off_by_default(defaults: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every setting whose default is off: null, false, an empty list or object."""
+    for key, value in defaults.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from _settings_off_by_default(value, f"{path}.")
+        elif value is None or value is False or value in ([], {}):
+            yield path
+
+
+def _setting(raw: Mapping[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        if not isinstance(raw, Mapping) or key not in raw:
+            return None
+        raw = raw[key]
+    return raw
+
+
+def test_the_scanned_variants_switch_on_every_setting_that_is_off_by_default(
+    variants: dict[str, dict[str, Any]],
+) -> None:
+    # Given every opt-in setting (off by default: null, false, empty) of the configuration
+    opt_in = list(_settings_off_by_default(DEFAULTS))
+    assert "dataEvents.dynamodbTables" in opt_in and "existingKmsKeyArn" in opt_in  # the walk finds them
+    # Then at least one variant the scanners judge switches it on: a new opt-in feature is scanned too.
+    not_scanned = [path for path in opt_in if not any(_setting(v, path) for v in variants.values())]
+    assert not not_scanned, (
+        f"opt-in settings no scanned variant switches on (add them to VARIANTS in conftest.py): {not_scanned}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- cfn-lint
 
 
-def test_cfn_lint_reports_no_error_and_no_warning(
-    synthesized_app: SynthesizedApp, timings: dict[str, float]
-) -> None:
-    templates = [str(path) for path in synthesized_app.template_paths.values()]
-    started = time.perf_counter()
+def _cfn_lint(templates: Iterable[Path]) -> tuple[list[dict[str, Any]], subprocess.CompletedProcess[str]]:
+    """All templates in one cfn-lint run (its start-up costs more than a template)."""
     result = subprocess.run(
-        [str(CFN_LINT), "--format", "json", *templates],
+        [str(CFN_LINT), "--format", "json", *map(str, templates)],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO,  # picks up a .cfnlintrc (suppressions with reasons) if one is ever needed
     )
-    timings["cfn-lint, all templates"] = time.perf_counter() - started
     assert result.stdout.strip(), f"cfn-lint printed nothing on stdout; stderr: {result.stderr}"
-    findings = json.loads(result.stdout)
-    listing = "\n".join(
+    return json.loads(result.stdout), result
+
+
+def _cfn_lint_listing(findings: list[dict[str, Any]]) -> str:
+    return "\n".join(
         f"  {f['Rule']['Id']} {Path(f['Filename']).name}:{f['Location']['Start']['LineNumber']} "
         f"{'/'.join(map(str, f['Location'].get('Path') or []))}: {f['Message']}"
         for f in findings
     )
-    assert findings == [], f"cfn-lint found {len(findings)} problem(s):\n{listing}"
+
+
+def test_cfn_lint_reports_no_error_and_no_warning(
+    deployable_app: SynthesizedApp, timings: dict[str, float]
+) -> None:
+    # Given every template of one deployable configuration, When cfn-lint checks them in one run
+    started = time.perf_counter()
+    findings, result = _cfn_lint(deployable_app.template_paths.values())
+    timings[f"cfn-lint, all templates, {deployable_app.configuration}"] = time.perf_counter() - started
+    # Then it reports nothing: no error and no warning (what cfn-lint reports by default).
+    assert findings == [], (
+        f"cfn-lint found {len(findings)} problem(s) in {deployable_app.configuration}:\n"
+        f"{_cfn_lint_listing(findings)}"
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -84,35 +133,50 @@ def _checkov(templates: list[Path]) -> list[dict[str, Any]]:
     return reports if isinstance(reports, list) else [reports]
 
 
+def _checkov_listing(checks: Iterable[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"  {c['check_id']} {Path(c['file_path']).name} {c['resource']}: {c['check_name']}" for c in checks
+    )
+
+
 @pytest.mark.skipif(not CHECKOV.exists(), reason=f"checkov venv missing ({CHECKOV}); `make setup` creates it")
 def test_checkov_reports_no_failed_check_and_every_skip_has_a_reason(
-    synthesized_app: SynthesizedApp, timings: dict[str, float]
+    deployable_app: SynthesizedApp, timings: dict[str, float]
 ) -> None:
+    # Given every template of one deployable configuration, When checkov scans them in one run
+    templates = list(deployable_app.template_paths.values())
     started = time.perf_counter()
-    reports = _checkov(list(synthesized_app.template_paths.values()))
-    timings["checkov, all templates"] = time.perf_counter() - started
+    reports = _checkov(templates)
+    timings[f"checkov, all templates, {deployable_app.configuration}"] = time.perf_counter() - started
 
     results = [report["results"] for report in reports if report.get("check_type") == "cloudformation"]
     assert results, f"checkov returned no cloudformation report: {reports!r:.2000}"
     failed = [check for result in results for check in result["failed_checks"]]
     passed = [check for result in results for check in result["passed_checks"]]
     skipped = [check for result in results for check in result["skipped_checks"]]
-    listing = "\n".join(
-        f"  {c['check_id']} {Path(c['file_path']).name} {c['resource']}: {c['check_name']}" for c in failed
+    # Then no check fails
+    assert not failed, (
+        f"checkov failed {len(failed)} check(s) in {deployable_app.configuration}:\n"
+        f"{_checkov_listing(failed)}"
     )
-    assert not failed, f"checkov failed {len(failed)} check(s):\n{listing}"
-    # A scan that checked nothing would also have no failures.
-    assert len(passed) > 50, f"checkov passed only {len(passed)} checks - did it scan the templates?"
+    # A scan that checked nothing, or skipped a template, would also have no failures.
+    passes = {template.resolve(): 0 for template in templates}
+    for check in passed:
+        path = Path(check["file_abs_path"]).resolve()
+        passes[path] = passes.get(path, 0) + 1
+    too_few = {path.name: count for path, count in passes.items() if count < MIN_CHECKOV_PASSES_PER_TEMPLATE}
+    assert not too_few, f"checkov passed too few checks - did it scan these templates? {too_few}"
+    # And every skip carries a reason an auditor can act on
     unexplained = [
         f"  {c['check_id']} {c['resource']}: {c.get('check_result', {}).get('suppress_comment')!r}"
         for c in skipped
         if len(str(c.get("check_result", {}).get("suppress_comment") or "")) < MIN_REASON_LENGTH
     ]
     assert not unexplained, "checkov skips without a written reason:\n" + "\n".join(unexplained)
-    # A skip checkov never applied (a check that does not run on CloudFormation, or that passes anyway)
-    # would show an auditor a reason for a finding that does not exist.
+    # And answers a finding: a skip checkov never applied (a check that does not run on CloudFormation, or
+    # that passes anyway) would show an auditor a reason for a finding that does not exist.
     applied = {(c["check_id"], c["resource"]) for c in skipped}
-    stale = sorted(_checkov_skips_in(synthesized_app.template_paths.values()) - applied)
+    stale = sorted(_checkov_skips_in(templates) - applied)
     assert not stale, f"checkov skips that suppress nothing (remove them): {stale}"
 
 
@@ -143,12 +207,26 @@ def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return documents + [policy["PolicyDocument"] for policy in props.get("Policies", [])]
 
 
+#: This account's root, as CDK writes it: the partition is a Ref, or a literal once homeRegion fixes it.
+_ACCOUNT_ROOT_ARN = re.compile(r"arn:(\{AWS::Partition\}|aws(-[a-z]+)*):iam::\{AWS::AccountId\}:root")
+
+
+def _is_account_root(principal: Any) -> bool:
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        return False
+    join = principal["AWS"].get("Fn::Join") if isinstance(principal["AWS"], dict) else None
+    if not (isinstance(join, list) and join[0] == "" and isinstance(join[1], list)):
+        return False
+    parts = [part if isinstance(part, str) else "{" + str(part.get("Ref")) + "}" for part in join[1]]
+    return _ACCOUNT_ROOT_ARN.fullmatch("".join(parts)) is not None
+
+
 def _is_key_administration_by_account_root(resource_type: str, statement: dict[str, Any]) -> bool:
     """AWS's documented default key-policy statement: use of the key is left to IAM in this account."""
     return (
         resource_type == "AWS::KMS::Key"
         and statement.get("Action") == "kms:*"
-        and statement.get("Principal") == ACCOUNT_ROOT
+        and _is_account_root(statement.get("Principal"))
         and "Condition" not in statement
     )
 
@@ -172,11 +250,11 @@ def wildcard_grants(template: dict[str, Any]) -> list[str]:
     return offenders
 
 
-def test_no_policy_of_any_stack_allows_a_wildcard_action(synthesized_app: SynthesizedApp) -> None:
+def test_no_policy_of_any_stack_allows_a_wildcard_action(deployable_app: SynthesizedApp) -> None:
     # Given every template build_app synthesizes (identity, key, bucket, topic and queue policies)
     offenders = {
         stack: wildcard_grants(json.loads(path.read_text()))
-        for stack, path in synthesized_app.template_paths.items()
+        for stack, path in deployable_app.template_paths.items()
     }
     # Then no Allow names a wildcard action, only the documented account-root key statement does.
     assert offenders == {stack: [] for stack in offenders}
@@ -218,11 +296,34 @@ def test_the_wildcard_check_flags_a_documented_but_wildcard_key_grant() -> None:
     assert wildcard_grants(template) == ["TopicKey: kms:GenerateDataKey*", "Role: kms:*"]
 
 
+def test_the_wildcard_check_exempts_only_this_accounts_root_key_statement() -> None:
+    # Given kms:* key statements for the account root as CDK writes it with and without a homeRegion
+    # (literal or Ref partition), and for another account's root
+    def key(*arn_parts: Any) -> dict[str, Any]:
+        root = {"AWS": {"Fn::Join": ["", list(arn_parts)]}}
+        statement = {"Action": "kms:*", "Effect": "Allow", "Principal": root, "Resource": "*"}
+        return {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": [statement]}}}
+
+    account = {"Ref": "AWS::AccountId"}
+    template = {
+        "Resources": {
+            "RefPartition": key("arn:", {"Ref": "AWS::Partition"}, ":iam::", account, ":root"),
+            "LiteralPartition": key("arn:aws:iam::", account, ":root"),
+            "ChinaPartition": key("arn:aws-cn:iam::", account, ":root"),
+            "OtherAccount": key("arn:aws:iam::111122223333:root"),
+            "RoleInThisAccount": key("arn:aws:iam::", account, ":role/admin"),
+        }
+    }
+    # Then only the other account's root and the role are flagged
+    assert wildcard_grants(template) == ["OtherAccount: kms:*", "RoleInThisAccount: kms:*"]
+
+
 # ----------------------------------------------------------------------------------------------- cdk-nag
 
 
-def test_cdk_nag_packs_report_no_unacknowledged_finding(synthesized_app: SynthesizedApp) -> None:
-    reports = synthesized_app.nag_reports
+def test_cdk_nag_packs_report_no_unacknowledged_finding(deployable_app: SynthesizedApp) -> None:
+    # Given the construct tree of one deployable configuration, checked by both packs (conftest)
+    reports = deployable_app.nag_reports
     assert set(reports) == {"AwsSolutions", "NIST.800.53.R5"}
     lines = [
         f"  {name}: {violation.rule_name} on {resource.construct_path}: {violation.description[:160]}"
@@ -249,10 +350,10 @@ def _acknowledgements(root: IConstruct) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_every_cdk_nag_acknowledgement_is_per_resource_with_a_reason(synthesized_app: SynthesizedApp) -> None:
-    acknowledgements = _acknowledgements(synthesized_app.app)
+def test_every_cdk_nag_acknowledgement_is_per_resource_with_a_reason(deployable_app: SynthesizedApp) -> None:
+    acknowledgements = _acknowledgements(deployable_app.app)
     assert acknowledgements, "expected the documented acknowledgements (e.g. the forwarder's X-Ray grant)"
-    by_path = {construct.node.path: construct for construct in synthesized_app.app.node.find_all()}
+    by_path = {construct.node.path: construct for construct in deployable_app.app.node.find_all()}
     # On one resource (an L1, or an L2 whose default child is the resource), never on a stack or on one of
     # our composite constructs, where it would cover every resource below it.
     not_a_resource = [
