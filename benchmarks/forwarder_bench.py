@@ -25,8 +25,12 @@ evidence, applies suppressions and trims the event.
    burst (a burst is paced to one FilterLogEvents per second per container by design). Target: <= 3x.
    Tracing is off in this phase (no LAMBDA_TASK_ROOT in this process, no X-Ray daemon); timed separately
    with it on (segments sent over UDP to a closed loopback port), the difference was within the noise.
-   Printed with it: the FilterLogEvents call alone, and the emulator's floor (the cheapest Logs request
-   through the same client and server), since that round trip is most of the gap to the minimal forwarder.
+3. The least an enriching forwarder can cost here, in the same rounds: the minimal forwarder plus the one
+   FilterLogEvents search the issue requires (same request as ours, its own default client), and its ratio
+   to the minimal forwarder. When that ratio alone exceeds the warm target, no forwarder that fetches the
+   evidence can meet the target on this emulator; the benchmark says so, and prints ours against it (our
+   cost beyond the unavoidable round trip). Also printed: the emulator's floor, the cheapest Logs request
+   through the same client and server.
 """
 
 from __future__ import annotations
@@ -50,29 +54,52 @@ def minimal_init() -> None:
 
 
 def minimal_handler(event: dict[str, Any], context: object) -> None:
+    for record in event["Records"]:
+        _post_bare_trigger(json.loads(record["Sns"]["Message"]), details=None)
+
+
+def minimal_enriching_init() -> None:
+    """The minimal forwarder plus one CloudWatch Logs client: the least an enriching forwarder builds."""
+    import boto3
+
+    minimal_init()
+    _minimal_state["logs"] = boto3.client("logs")
+
+
+def minimal_enriching_handler(event: dict[str, Any], search: dict[str, Any]) -> None:
+    """The minimal forwarder that also makes the one FilterLogEvents call (``search``: its parameters) and
+    puts the events found into the trigger: no pagination, pacing, summary, suppressions or trimming."""
+    for record in event["Records"]:
+        alarm = json.loads(record["Sns"]["Message"])
+        found = _minimal_state["logs"].filter_log_events(**search)["events"]
+        _post_bare_trigger(alarm, details={"events": [json.loads(e["message"]) for e in found[:5]]})
+
+
+def _post_bare_trigger(alarm: dict[str, Any], details: dict[str, Any] | None) -> None:
     if "key" not in _minimal_state:
         secret = _minimal_state["secrets"].get_secret_value(SecretId=os.environ["ROUTING_KEY_SECRET_NAME"])
         _minimal_state["key"] = secret["SecretString"]
-    for record in event["Records"]:
-        alarm = json.loads(record["Sns"]["Message"])
-        body = {
-            "routing_key": _minimal_state["key"],
-            "event_action": "trigger",
-            "dedup_key": f"{alarm['AlarmName']}/{alarm['StateChangeTime']}"[:255],
-            "payload": {
-                "summary": f"{alarm['AlarmName']} is {alarm['NewStateValue']}"[:1024],
-                "source": alarm["AlarmArn"],
-                "severity": "critical",
-            },
-        }
-        request = urllib.request.Request(
-            os.environ["PAGERDUTY_EVENTS_URL"],
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            response.read()
+    payload: dict[str, Any] = {
+        "summary": f"{alarm['AlarmName']} is {alarm['NewStateValue']}"[:1024],
+        "source": alarm["AlarmArn"],
+        "severity": "critical",
+    }
+    if details is not None:
+        payload["custom_details"] = details
+    body = {
+        "routing_key": _minimal_state["key"],
+        "event_action": "trigger",
+        "dedup_key": f"{alarm['AlarmName']}/{alarm['StateChangeTime']}"[:255],
+        "payload": payload,
+    }
+    request = urllib.request.Request(
+        os.environ["PAGERDUTY_EVENTS_URL"],
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
 
 
 # --- measurement -----------------------------------------------------------------------------------------
@@ -183,85 +210,91 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     cold[f"{where}/{name}"].append(float(out.stdout.strip().splitlines()[-1]))
 
-        # 2. warm time per alarm, in this process, alternating
+        # 2. warm time per alarm, in this process, alternating; 3. the least an enriching forwarder costs
         event = _sns_event()
-        warm: dict[str, list[float]] = {"ours": [], "minimal": [], "search": [], "floor": []}
+        warm: dict[str, list[float]] = {"ours": [], "minimal": [], "enriching": [], "floor": []}
         with environment(env), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             forwarder = load_forwarder(code_root)
-            minimal_init()
-            search_once = _same_search_as_the_handler(forwarder, event)
+            minimal_enriching_init()
+            search = _same_search_as_the_handler(event)
 
             # The emulator's floor: the cheapest Logs request (no scan) through the same client and server.
             def floor_once() -> None:
                 forwarder.LOGS.describe_log_groups(limit=1)
 
+            contenders: dict[str, Callable[[], object]] = {
+                "ours": lambda: forwarder.lambda_handler(event, FakeLambdaContext()),
+                "minimal": lambda: minimal_handler(event, None),
+                "enriching": lambda: minimal_enriching_handler(event, search),
+                "floor": floor_once,
+            }
             for round_number in range(args.alarms + 3):
                 forwarder.PACER.reset()
-                started = time.perf_counter()
-                forwarder.lambda_handler(event, FakeLambdaContext())
-                ours = time.perf_counter() - started
-                started = time.perf_counter()
-                minimal_handler(event, None)
-                minimal = time.perf_counter() - started
-                started = time.perf_counter()
-                search_once()
-                searched = time.perf_counter() - started
-                started = time.perf_counter()
-                floor_once()
-                floored = time.perf_counter() - started
-                if round_number >= 3:  # warm-up: first calls open connections and fill caches
-                    warm["ours"].append(ours)
-                    warm["minimal"].append(minimal)
-                    warm["search"].append(searched)
-                    warm["floor"].append(floored)
+                for name, run in contenders.items():
+                    started = time.perf_counter()
+                    run()
+                    elapsed = time.perf_counter() - started
+                    if round_number >= 3:  # warm-up: first calls open connections and fill caches
+                        warm[name].append(elapsed)
         invalid = pagerduty.invalid_requests()
-        pages = [e for e in pagerduty.valid_events() if e["payload"].get("custom_details")]
+        details = [e["payload"].get("custom_details") or {} for e in pagerduty.valid_events()]
+        ours_pages = [d for d in details if "evidence" in d]
+        enriching_pages = [d for d in details if "events" in d]
+        # Every contender must have done its work, or the times compare nothing.
         if (
             invalid
-            or len(pages) != args.alarms + 3
-            or pages[0]["payload"]["custom_details"]["evidence"]["count"] != 1
+            or len(ours_pages) != args.alarms + 3
+            or len(enriching_pages) != args.alarms + 3
+            or ours_pages[0]["evidence"]["count"] != 1
+            or len(enriching_pages[0]["events"]) != 1
         ):
-            print(f"benchmark invalid: {len(invalid)} invalid requests, {len(pages)} enriched pages")
+            print(
+                f"benchmark invalid: {len(invalid)} invalid requests, {len(ours_pages)} enriched pages, "
+                f"{len(enriching_pages)} minimal enriched pages"
+            )
             return 1
 
     def cold_median(key: str) -> float:
         return statistics.median(cold[key])
 
-    warm_ours, warm_min = statistics.median(warm["ours"]), statistics.median(warm["minimal"])
-    search = statistics.median(warm["search"])
-    rows = [
-        (
-            "cold start (import + clients)",
-            cold_median("lambda/ours"),
-            cold_median("lambda/minimal"),
-            IMPORT_TARGET,
-        ),
-        ("warm time per alarm", warm_ours, warm_min, WARM_TARGET),
-    ]
-    print(f"{'measure':32} {'ours':>10} {'minimal':>10} {'ratio':>7} {'target':>7}")
-    for label, ours, minimal, target in rows:
-        ratio = ours / minimal
-        verdict = "met" if ratio <= target else "MISSED"
+    def row(label: str, ours: float, baseline: float, target: float | None = None, verdict: str = "") -> None:
+        ratio = ours / baseline
+        if target is not None and not verdict:
+            verdict = "met" if ratio <= target else "MISSED"
+        target_text = f"{target:5.1f}x" if target is not None else " " * 6
         print(
-            f"{label:32} {ours * 1000:8.1f}ms {minimal * 1000:8.1f}ms {ratio:6.2f}x {target:5.1f}x  {verdict}"
+            f"{label:34} {ours * 1000:8.1f}ms {baseline * 1000:8.1f}ms {ratio:6.2f}x {target_text}  {verdict}"
         )
-        if label.startswith("cold"):
-            # The same import outside Lambda, where the X-Ray SDK builds a sampler it never builds in Lambda.
-            local_ours, local_min = cold_median("local/ours"), cold_median("local/minimal")
-            print(
-                f"{'  outside Lambda (X-Ray sampler)':32} {local_ours * 1000:8.1f}ms "
-                f"{local_min * 1000:8.1f}ms {local_ours / local_min:6.2f}x"
-            )
-    # The one round trip the minimal forwarder does not make is FilterLogEvents. On moto most of its time is
-    # what any request to the emulator costs (SDK + moto's Flask server, in this process): shown separately,
-    # with that floor, so the figures can be read honestly.
-    print(f"{'  of which FilterLogEvents (moto)':32} {search * 1000:8.1f}ms")
+
+    warm_ours, warm_min = statistics.median(warm["ours"]), statistics.median(warm["minimal"])
+    warm_enriching = statistics.median(warm["enriching"])
+    print(f"{'measure':34} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>6}")
+    print("against the minimal forwarder (the issue's measure):")
+    row(
+        "  cold start (import + clients)",
+        cold_median("lambda/ours"),
+        cold_median("lambda/minimal"),
+        IMPORT_TARGET,
+    )
+    # The same import outside Lambda, where the X-Ray SDK builds a sampler it never builds in Lambda.
+    row("    outside Lambda (X-Ray sampler)", cold_median("local/ours"), cold_median("local/minimal"))
+    row("  warm time per alarm", warm_ours, warm_min, WARM_TARGET)
+    # The issue's enrichment needs one FilterLogEvents round trip the minimal forwarder does not make. If that
+    # round trip alone costs more than the target allows, the target is unreachable for ANY enriching
+    # forwarder on this emulator - measured here, in the same rounds, not argued.
+    reachable = warm_enriching / warm_min <= WARM_TARGET
+    row(
+        "  minimal + the one FilterLogEvents",
+        warm_enriching,
+        warm_min,
+        WARM_TARGET,
+        "" if reachable else "the target is below this floor",
+    )
+    print("against the minimal forwarder that also fetches the evidence (one FilterLogEvents, no more):")
+    row("  warm time per alarm", warm_ours, warm_enriching)
     floor = statistics.median(warm["floor"])
-    print(f"{'    any moto request (floor)':32} {floor * 1000:8.1f}ms  (DescribeLogGroups, same client)")
-    rest = max(warm_ours - search, 0.0)
     print(
-        f"{'  warm per alarm without it':32} {rest * 1000:8.1f}ms {warm_min * 1000:8.1f}ms "
-        f"{rest / warm_min:6.2f}x"
+        f"{'any moto request (the floor)':34} {floor * 1000:8.1f}ms  (DescribeLogGroups, same client as ours)"
     )
     print(
         f"(medians of {args.cold_runs} fresh processes and {args.alarms} warm alarms; "
@@ -270,22 +303,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _same_search_as_the_handler(forwarder: Any, event: dict[str, Any]) -> Callable[[], object]:
-    """A FilterLogEvents call identical to the one the handler makes for ``event`` (same client, window)."""
+def _same_search_as_the_handler(event: dict[str, Any]) -> dict[str, Any]:
+    """The FilterLogEvents parameters the handler uses for ``event`` (same pattern and window)."""
     from detections.catalogue import get_detection
     from lambdas.forwarder.enrichment import evaluation_window
     from lambdas.forwarder.models import parse_lambda_event
 
     (notification,) = parse_lambda_event(event).notifications
     window = evaluation_window(notification)
-    request = {
+    return {
         "logGroupName": os.environ["TRAIL_LOG_GROUP_NAME"],
         "filterPattern": get_detection("root-account-usage").pattern,
         "startTime": window.start_ms,
         "endTime": window.end_ms,
         "limit": 100,
     }
-    return lambda: forwarder.LOGS.filter_log_events(**request)
 
 
 def _sns_event() -> dict[str, Any]:
