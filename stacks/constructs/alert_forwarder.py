@@ -288,12 +288,15 @@ class AlertForwarder(Construct):
         would dead-letter. Secrets Manager calls KMS on the caller's behalf, so KMS sees kms:ViaService =
         secretsmanager.<region>.amazonaws.com: with that condition the role can use the key only to read
         secrets, never to decrypt other data by calling KMS directly (AWS's managed policy
-        AWSSecretsManagerClientReadOnlyAccess restricts its kms:Decrypt the same way). Sources:
+        AWSSecretsManagerClientReadOnlyAccess restricts its kms:Decrypt the same way), and only the routing
+        key's secret (the SecretARN encryption context). Sources:
         - https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
           ("Required permissions")
         - https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
           ("Permissions for the KMS key")
         - https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+        - https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+          ("Secrets Manager encryption context": SecretARN and SecretVersionId)
         No statement when unset: the default aws/secretsmanager key needs no grant.
         """
         key_arn = pagerduty.routing_key_secret_kms_key_arn
@@ -305,7 +308,14 @@ class AlertForwarder(Construct):
                 actions=["kms:Decrypt"],
                 resources=[key_arn],  # the key ARN: IAM matches no key by alias (validated in config)
                 conditions={
-                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"},
+                    # Secrets Manager encrypts each secret under the encryption context SecretARN = the
+                    # secret's ARN: the key then opens this one secret, not every secret it protects.
+                    "StringLike": {
+                        "kms:EncryptionContext:SecretARN": secret_arn_pattern(
+                            stack, pagerduty.routing_key_secret_name
+                        )
+                    },
                 },
             )
         ]

@@ -492,7 +492,8 @@ def test_a_secret_key_adds_exactly_decrypt_on_that_key_via_secrets_manager_of_th
     # Given baseline.pagerduty.routingKeySecretKmsKeyArn set to a key ARN
     statements = role_statements(with_secret_key.alerting)
 
-    # Then the role may call kms:Decrypt on that one key, and only through Secrets Manager in its region
+    # Then the role may call kms:Decrypt on that one key, only through Secrets Manager in its region, and
+    # only for the routing key's secret (the same ARN pattern the GetSecretValue grant names)
     assert statements[SECRET_KEY_SID] == {
         "Sid": SECRET_KEY_SID,
         "Action": "kms:Decrypt",
@@ -501,9 +502,15 @@ def test_a_secret_key_adds_exactly_decrypt_on_that_key_via_secrets_manager_of_th
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": {"Fn::Join": ["", ["secretsmanager.", REGION, ".amazonaws.com"]]}
-            }
+            },
+            "StringLike": {
+                "kms:EncryptionContext:SecretARN": statements["ReadPagerDutyRoutingKey"]["Resource"]
+            },
         },
     }
+    assert "security-baseline/pagerduty-routing-key-??????" in json.dumps(
+        statements["ReadPagerDutyRoutingKey"]["Resource"]
+    )
 
 
 def test_a_secret_key_changes_nothing_else_in_the_role_or_the_function(synthesized, with_secret_key):
