@@ -47,14 +47,10 @@ _LAMBDA_ARN = re.compile(
 _DYNAMODB_TABLE_ARN = re.compile(
     rf"^arn:{_PARTITION}:dynamodb:{_REGION}:{_ACCOUNT}:table/[A-Za-z0-9_.-]{{3,255}}$"
 )
-_KMS_KEY_ARN = re.compile(
-    rf"^arn:{_PARTITION}:kms:{_REGION}:{_ACCOUNT}:key/"
-    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
-)
+_KMS_KEY_ID_TEXT = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_KEY_ARN = re.compile(rf"^arn:{_PARTITION}:kms:{_REGION}:{_ACCOUNT}:key/{_KMS_KEY_ID_TEXT}$")
 _KMS_ALIAS_ARN = re.compile(rf"^arn:{_PARTITION}:kms:[^:]*:[^:]*:alias/")
-_KMS_KEY_ID = re.compile(
-    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
-)
+_KMS_KEY_ID = re.compile(rf"^{_KMS_KEY_ID_TEXT}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _TRAIL_NAME = re.compile(r"^(?![\d.]+$)[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 _TRAIL_NAME_ADJACENT = re.compile(r"[._-]{2}")
