@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from test_alarms_harness import SynthesizedAlerting, alerting_of
+
+from tests.infra.test_alarms_harness import SynthesizedAlerting, alerting_of
 
 # --- Security Hub: the exact CIS texts --------------------------------------------------------------------
 

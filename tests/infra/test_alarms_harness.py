@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +22,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
-from detections.catalogue import CATALOGUE
+from detections.catalogue import CATALOGUE, Detection
 from detections.suppressions import Suppression
 from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID
 from stacks.alerting_stack import AlertingStack
@@ -44,7 +44,7 @@ class SynthesizedAlerting:
     outdir: Path
     trail_log_group: logs.ILogGroup
 
-    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+    def resources(self, resource_type: str) -> Mapping[str, Mapping[str, Any]]:
         return self.template.find_resources(resource_type)
 
     def properties(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -62,7 +62,7 @@ class _StandInTrailStack(Stack):
 
 def synth_alerting(
     config: BaselineConfig | None = None,
-    detections: Sequence[Any] | None = None,
+    detections: Sequence[Detection] = CATALOGUE,
     *,
     use_real_trail_stack: bool = True,
 ) -> SynthesizedAlerting:
@@ -70,6 +70,7 @@ def synth_alerting(
     config = config or BaselineConfig()
     outdir = Path(tempfile.mkdtemp(prefix="alerting-synth-"))
     app = App(outdir=str(outdir), context=cdk_json_context())
+    trail: AuditTrailStack | _StandInTrailStack
     if use_real_trail_stack:
         from stacks.trail_stack import AuditTrailStack
 

@@ -12,10 +12,15 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Stack
-from test_alarms_harness import CUSTOM_ALERT_EMAILS, SynthesizedAlerting, alerting_of, custom_alerting
 
 from stacks.config import BaselineConfig
 from stacks.constructs.alert_topic import AlertTopic
+from tests.infra.test_alarms_harness import (
+    CUSTOM_ALERT_EMAILS,
+    SynthesizedAlerting,
+    alerting_of,
+    custom_alerting,
+)
 
 ACCOUNT = {"Ref": "AWS::AccountId"}
 ALARM_ARN_PATTERN = {

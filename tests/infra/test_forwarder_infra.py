@@ -15,15 +15,6 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from test_alarms_harness import (
-    CUSTOM_SUPPRESSION,
-    SynthesizedAlerting,
-    alerting_of,
-    cdk_json_context,
-    custom_alerting,
-    custom_config,
-)
-from test_compliance_scanners import wildcard_grants
 
 from detections.suppressions import parse_suppressions
 from stacks import build_app, nag_packs
@@ -34,6 +25,15 @@ from stacks.constructs.alert_forwarder import (
     POWERTOOLS_LAYER_SSM_PARAMETER,
     REPO_ROOT,
 )
+from tests.infra.test_alarms_harness import (
+    CUSTOM_SUPPRESSION,
+    SynthesizedAlerting,
+    alerting_of,
+    cdk_json_context,
+    custom_alerting,
+    custom_config,
+)
+from tests.infra.test_compliance_scanners import wildcard_grants
 
 REGION, ACCOUNT, PARTITION = {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}, {"Ref": "AWS::Partition"}
 EXPECTED_ENVIRONMENT_NAMES = {

@@ -10,7 +10,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from test_alarms_harness import (
+
+from stacks.config import BaselineConfig
+from stacks.constructs.pipeline_health import PipelineHealth
+from tests.infra.test_alarms_harness import (
     CUSTOM_HEALTH_EMAILS,
     CUSTOM_HEALTH_HTTPS,
     CUSTOM_TRAIL_SILENCE_MINUTES,
@@ -18,9 +21,6 @@ from test_alarms_harness import (
     alerting_of,
     custom_alerting,
 )
-
-from stacks.config import BaselineConfig
-from stacks.constructs.pipeline_health import PipelineHealth
 
 PREFIX = BaselineConfig().alarms.name_prefix
 HEALTH_ALARMS = {

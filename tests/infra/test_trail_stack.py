@@ -143,7 +143,11 @@ def test_trail_logs_read_and_write_management_events_and_excludes_no_source(defa
 
 def test_trail_waits_for_the_bucket_policy_and_the_delivery_role_policy(default: Synthesized) -> None:
     trail_id, trail = default.only("AWS::CloudTrail::Trail")
-    policy_id = default.stack.get_logical_id(default.stack.bucket.policy.node.default_child)  # type: ignore[union-attr]
+    bucket_policy = default.stack.bucket.policy
+    assert bucket_policy is not None
+    policy_resource = bucket_policy.node.default_child
+    assert isinstance(policy_resource, cdk.CfnElement)
+    policy_id = default.stack.get_logical_id(policy_resource)
     role_policy_id, _ = default.only("AWS::IAM::Policy")
     assert sorted(trail["DependsOn"]) == sorted([policy_id, role_policy_id]), trail_id
 
@@ -337,6 +341,7 @@ def test_audit_data_survives_stack_deletion(default: Synthesized) -> None:
         default.stack.log_group,
         default.stack.key,
     ):
+        assert construct is not None  # the default configuration creates all four
         resource = default.resources[default.logical_id(construct)]
         assert resource["DeletionPolicy"] == "Retain", construct.node.path
         assert resource["UpdateReplacePolicy"] == "Retain", construct.node.path

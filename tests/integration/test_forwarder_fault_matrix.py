@@ -9,9 +9,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from forwarder_scenarios import alarm_message, emitted_metrics, root_console_login, sns_event
 
 from demo.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
+from tests.integration.forwarder_scenarios import (
+    alarm_message,
+    emitted_metrics,
+    root_console_login,
+    sns_event,
+)
 
 
 def assert_paged_once(forwarder, *, degraded: bool = False) -> dict:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from forwarder_scenarios import (
+from moto.logs.utils import EventMessageFilter as MotosOwnFilter
+
+from detections.catalogue import get_detection
+from tests.integration.forwarder_scenarios import (
     alarm_message,
     emitted_metrics,
     iam_user_console_login,
     root_console_login,
     sns_event,
 )
-from moto.logs.utils import EventMessageFilter as MotosOwnFilter
-
-from detections.catalogue import get_detection
 
 
 def test_root_login_alarm_becomes_a_page_with_only_matching_evidence(forwarder, capsys) -> None:

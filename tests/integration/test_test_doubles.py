@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
-from forwarder_scenarios import iam_user_console_login, root_console_login
 from moto.logs.utils import EventMessageFilter as MotosOwnFilter
 
 from demo.moto_harness import engine_filter_patterns, forwarder_environment
 from demo.pagerduty_receiver import Disconnect, Respond
 from detections.catalogue import get_detection
+from tests.integration.forwarder_scenarios import iam_user_console_login, root_console_login
 
-VALID_TRIGGER = {
+VALID_TRIGGER: dict[str, Any] = {
     "routing_key": "0123456789abcdef0123456789abcdef",
     "event_action": "trigger",
     "dedup_key": "k-1",
@@ -51,13 +52,13 @@ def test_without_the_engine_moto_would_return_the_non_matching_record(aws) -> No
     aws.create_log_group("trail")
     aws.put_cloudtrail_records("trail", [root_console_login("root-1"), iam_user_console_login("alice-1")])
     patched = logs_models.EventMessageFilter
-    logs_models.EventMessageFilter = MotosOwnFilter
+    logs_models.EventMessageFilter = MotosOwnFilter  # type: ignore[misc]  # a deliberate, undone monkeypatch
     try:
         response = aws.client("logs").filter_log_events(
             logGroupName="trail", filterPattern=get_detection("root-account-usage").pattern
         )
     finally:
-        logs_models.EventMessageFilter = patched
+        logs_models.EventMessageFilter = patched  # type: ignore[misc]  # undoing the monkeypatch above
     assert len(response["events"]) == 2  # which is why the harness installs the engine
 
 

@@ -6,6 +6,7 @@ import ipaddress
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,10 @@ class TestIngestionWindow:
         assert offset == timedelta(0) and placed == records
 
     def test_old_records_move_together_to_just_before_now(self) -> None:
-        records = [{"eventTime": "2023-07-10T12:00:05Z", "x": 1}, {"eventTime": "2023-07-10T12:03:50Z"}]
+        records: list[dict[str, Any]] = [
+            {"eventTime": "2023-07-10T12:00:05Z", "x": 1},
+            {"eventTime": "2023-07-10T12:03:50Z"},
+        ]
         placed, offset = place_in_ingestion_window(records, now=self.NOW, settle=timedelta(minutes=15))
         times = [event_time(r) for r in placed]
         assert times[1] - times[0] == timedelta(minutes=3, seconds=45)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 
 import pytest
 
@@ -58,7 +59,7 @@ IDENTITY_TYPES = ["Root", "IAMUser", "AssumedRole", "root", None, 1]
 def random_record(rng: random.Random) -> dict[str, object]:
     record: dict[str, object] = {}
 
-    def maybe(key: str, choices: list[object], missing: float = 0.15) -> None:
+    def maybe(key: str, choices: Sequence[object], missing: float = 0.15) -> None:
         if rng.random() >= missing:
             record[key] = rng.choice(choices)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_trail_delivery_file_is_read_record_by_record_in_order(tmp_path: Path) -
         pytest.param(lambda recs: "\ufeff" + json.dumps({"Records": recs}), id="UTF-8 BOM"),
     ],
 )
-def test_plain_json_layouts(tmp_path: Path, layout) -> None:  # type: ignore[no-untyped-def]
+def test_plain_json_layouts(tmp_path: Path, layout: Callable[[list[dict[str, object]]], str]) -> None:
     original = events(3)
     path = tmp_path / "logs.json"
     path.write_text(layout(original), encoding="utf-8")

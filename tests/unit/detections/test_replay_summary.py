@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from detections.summary import ReplaySummary, format_summary, principal_of, summary_to_dict
 from tests.unit.detections.events import api, assumed_role, root
 
@@ -29,7 +31,7 @@ def test_summary_tracks_counts_time_range_and_noise_per_thousand() -> None:
     assert (stats.count, stats.first_seen, stats.last_seen) == (2, early["eventTime"], late["eventTime"])
     assert summary.records == 4 and summary.matched_records == 2 and summary.total_matches == 3
     assert summary.matches_per_thousand() == 750.0
-    data = summary_to_dict(summary)
+    data: dict[str, Any] = summary_to_dict(summary)  # a JSON document
     assert [d["id"] for d in data["detections"]] == ["a", "b"]
     assert data["detections"][0]["topPrincipals"][0]["count"] == 1
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
-from forwarder_builders import cloudtrail_record, load_event, sns_event_with
 
 from detections.catalogue import get_detection
 from detections.suppressions import parse_suppressions
 from lambdas.forwarder import enrichment
 from lambdas.forwarder.models import parse_lambda_event
+from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
 
 PREFIX = "security-baseline-"
 
@@ -23,12 +23,16 @@ def notification_of(event: dict):
 
 def test_maps_by_alarm_name_prefix() -> None:
     notification = notification_of(load_event("sns_alarm_single_metric.json"))
-    assert enrichment.map_to_detection(notification, PREFIX, get_detection).id == "root-account-usage"
+    detection = enrichment.map_to_detection(notification, PREFIX, get_detection)
+    assert detection is not None
+    assert detection.id == "root-account-usage"
 
 
 def test_falls_back_to_the_id_in_brackets_at_the_start_of_the_description() -> None:
     notification = notification_of(load_event("sns_alarm_metric_math.json"))  # AlarmName "team-math-alarm"
-    assert enrichment.map_to_detection(notification, PREFIX, get_detection).id == "unauthorized-api-calls"
+    detection = enrichment.map_to_detection(notification, PREFIX, get_detection)
+    assert detection is not None
+    assert detection.id == "unauthorized-api-calls"
 
 
 def test_unknown_alarm_maps_to_none() -> None:
@@ -186,6 +190,7 @@ def test_deep_links_point_at_the_alarm_window_and_events() -> None:
 def test_sample_events_cut_long_strings_and_long_lists() -> None:
     record = cloudtrail_record(requestParameters={"policy": "x" * 50_000, "items": list(range(80))})
     (sample,) = enrichment.sample_events([record])
+    assert isinstance(sample, dict)
     assert len(sample["requestParameters"]["policy"]) < 33_000
     assert sample["requestParameters"]["policy"].endswith("chars cut]")
     assert sample["requestParameters"]["items"][-1] == "[30 more items cut]"

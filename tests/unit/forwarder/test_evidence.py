@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError, EndpointConnectionError
-from forwarder_builders import cloudtrail_record
 
 from lambdas.forwarder.enrichment import Window
 from lambdas.forwarder.evidence import EvidenceBounds, RatePacer, fetch_evidence
+from tests.unit.forwarder.forwarder_builders import cloudtrail_record
 
 WINDOW = Window(datetime(2026, 11, 24, 6, 0, tzinfo=UTC), datetime(2026, 11, 24, 6, 30, tzinfo=UTC))
 

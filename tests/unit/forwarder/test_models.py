@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from forwarder_builders import load_event, sns_event_with
 
 from lambdas.forwarder.models import MalformedNotificationError, parse_alarm_action, parse_lambda_event
+from tests.unit.forwarder.forwarder_builders import load_event, sns_event_with
 
 
 def only(event: object):

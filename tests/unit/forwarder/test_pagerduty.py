@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from forwarder_builders import cloudtrail_record, load_event, sns_event_with
 
 from demo.pagerduty_receiver import validate_event
 from detections.catalogue import get_detection
@@ -30,6 +30,7 @@ from lambdas.forwarder.pagerduty import (
     resolve_event,
     trigger_event,
 )
+from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
 
 ROUTING_KEY = "R" * 32
 ALARM_ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:security-baseline-root-account-usage"
@@ -154,7 +155,9 @@ def test_trigger_event_for_root_login_is_valid_and_reads_like_the_issue_example(
         userIdentity={"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
     )
     page, notification = page_for([record])
-    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    event: dict[str, Any] = trigger_event(
+        ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page
+    )
     _, errors = validate_event(body_of(event))
     assert errors == []
     payload = event["payload"]
@@ -183,7 +186,9 @@ def test_trigger_event_for_root_login_is_valid_and_reads_like_the_issue_example(
 def test_degraded_page_says_why_and_is_still_valid() -> None:
     evidence = Evidence(complete=False, problems=["FilterLogEvents ThrottlingException after 5 attempts"])
     page, notification = page_for([], evidence=evidence)
-    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    event: dict[str, Any] = trigger_event(
+        ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page
+    )
     assert validate_event(body_of(event))[1] == []
     enrichment_block = event["payload"]["custom_details"]["enrichment"]
     assert enrichment_block["status"] == "partial"
@@ -213,7 +218,9 @@ def test_the_page_of_last_resort_is_valid_and_keeps_the_detections_severity() ->
         log_group="trail",
         window=enrichment.evaluation_window(notification),
     )
-    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    event: dict[str, Any] = trigger_event(
+        ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page
+    )
     assert validate_event(body_of(event))[1] == []
     assert event["payload"]["severity"] == "critical"
     assert event["payload"]["custom_details"]["enrichment"]["status"] == "partial"
@@ -224,7 +231,7 @@ def test_unknown_alarm_page_is_valid_and_says_it_is_not_in_the_catalogue() -> No
     page, notification = page_for(
         [], detection_id=None, evidence=Evidence(complete=False, problems=["not mapped"])
     )
-    event = trigger_event(ROUTING_KEY, dedup_key(notification, None, None), page)
+    event: dict[str, Any] = trigger_event(ROUTING_KEY, dedup_key(notification, None, None), page)
     assert validate_event(body_of(event))[1] == []
     assert event["payload"]["severity"] == "error"
     assert "not in the detection catalogue" in event["payload"]["summary"]
@@ -256,7 +263,9 @@ def test_oversized_evidence_is_trimmed_samples_first_and_stays_valid() -> None:
     ]
     page, notification = page_for(big)
     # When the event is built
-    event = trigger_event(ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page)
+    event: dict[str, Any] = trigger_event(
+        ROUTING_KEY, dedup_key(notification, "root-account-usage", "manual"), page
+    )
     # Then it fits in 512 KB, samples were dropped first, the trimming is explained, and it is schema-valid
     assert event_size(event) <= MAX_EVENT_BYTES
     details = event["payload"]["custom_details"]
@@ -270,7 +279,7 @@ def test_even_absurd_evidence_fits_by_dropping_it_with_a_note() -> None:
     page, _ = page_for([cloudtrail_record()])
     page.custom_details["evidence"]["user_agents"] = ["u" * 400_000, "v" * 400_000]
     page.custom_details["alarm"]["reason"] = "r" * 600_000
-    event = trigger_event(ROUTING_KEY, "k", page)
+    event: dict[str, Any] = trigger_event(ROUTING_KEY, "k", page)
     assert event_size(event) <= MAX_EVENT_BYTES
     assert validate_event(body_of(event))[1] == []
     assert any("cut" in note or "dropped" in note for note in event["payload"]["custom_details"]["trimmed"])

@@ -6,7 +6,6 @@ import json
 from datetime import date
 
 import pytest
-from forwarder_builders import cloudtrail_record
 
 from detections.suppressions import (
     Suppression,
@@ -15,6 +14,7 @@ from detections.suppressions import (
     parse_suppressions,
     suppressions_json,
 )
+from tests.unit.forwarder.forwarder_builders import cloudtrail_record
 
 VALID = {
     "detection": "root-account-usage",
