@@ -23,7 +23,7 @@ from stacks.constructs.detection_alarms import (
     regex_terms,
     uses_regex,
 )
-from tests.infra.test_alarms_harness import (
+from tests.infra.alarms_harness import (
     EXTRA_DETECTION,
     OVERRIDDEN_DETECTION_ID,
     SynthesizedAlerting,
@@ -257,7 +257,7 @@ def test_other_filters_on_the_log_group_count_against_the_quota():
 
 
 def test_the_stack_refuses_a_catalogue_over_the_quota():
-    from tests.infra.test_alarms_harness import synth_alerting
+    from tests.infra.alarms_harness import synth_alerting
 
     with pytest.raises(MetricFilterQuotaError, match="at most 100 metric filters"):
         synth_alerting(detections=_detections_with_filters(101), use_real_trail_stack=False)

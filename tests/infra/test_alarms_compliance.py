@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.test_alarms_harness import SynthesizedAlerting, alerting_of
+from tests.infra.alarms_harness import SynthesizedAlerting, alerting_of
 
 # --- Security Hub: the exact CIS texts --------------------------------------------------------------------
 

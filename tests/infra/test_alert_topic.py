@@ -15,7 +15,7 @@ from aws_cdk import App, Stack
 
 from stacks.config import BaselineConfig
 from stacks.constructs.alert_topic import AlertTopic
-from tests.infra.test_alarms_harness import (
+from tests.infra.alarms_harness import (
     CUSTOM_ALERT_EMAILS,
     SynthesizedAlerting,
     alerting_of,

@@ -25,7 +25,7 @@ from stacks.constructs.alert_forwarder import (
     POWERTOOLS_LAYER_SSM_PARAMETER,
     REPO_ROOT,
 )
-from tests.infra.test_alarms_harness import (
+from tests.infra.alarms_harness import (
     CUSTOM_SUPPRESSION,
     SynthesizedAlerting,
     alerting_of,
@@ -33,7 +33,7 @@ from tests.infra.test_alarms_harness import (
     custom_alerting,
     custom_config,
 )
-from tests.infra.test_compliance_scanners import wildcard_grants
+from tests.infra.least_privilege import wildcard_grants
 
 REGION, ACCOUNT, PARTITION = {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}, {"Ref": "AWS::Partition"}
 EXPECTED_ENVIRONMENT_NAMES = {

@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 
 from stacks.config import BaselineConfig
 from stacks.constructs.pipeline_health import PipelineHealth
-from tests.infra.test_alarms_harness import (
+from tests.infra.alarms_harness import (
     CUSTOM_HEALTH_EMAILS,
     CUSTOM_HEALTH_HTTPS,
     CUSTOM_TRAIL_SILENCE_MINUTES,
