@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from tests.infra.alarms_harness import SynthesizedAlerting, alerting_of
+from tests.prowler_event_names import ORGANIZATIONS_EVENT_NAMES, ROUTE_TABLE_EVENT_NAMES
 
 # --- Security Hub: the exact CIS texts --------------------------------------------------------------------
 
@@ -219,15 +220,7 @@ PROWLER_CHECKS: dict[str, str] = {
     ),
     "cloudwatch_changes_to_network_route_tables_alarm_configured": required_clauses(
         event_source="ec2.amazonaws.com",
-        event_names=(
-            "CreateRoute",
-            "CreateRouteTable",
-            "ReplaceRoute",
-            "ReplaceRouteTableAssociation",
-            "DeleteRouteTable",
-            "DeleteRoute",
-            "DisassociateRouteTable",
-        ),
+        event_names=ROUTE_TABLE_EVENT_NAMES,
     ),
     "cloudwatch_changes_to_vpcs_alarm_configured": required_clauses(
         event_names=(
@@ -246,29 +239,7 @@ PROWLER_CHECKS: dict[str, str] = {
     ),
     "cloudwatch_log_metric_filter_aws_organizations_changes": required_clauses(
         event_source="organizations.amazonaws.com",
-        event_names=(
-            "AcceptHandshake",
-            "AttachPolicy",
-            "CancelHandshake",
-            "CreateAccount",
-            "CreateOrganization",
-            "CreateOrganizationalUnit",
-            "CreatePolicy",
-            "DeclineHandshake",
-            "DeleteOrganization",
-            "DeleteOrganizationalUnit",
-            "DeletePolicy",
-            "EnableAllFeatures",
-            "EnablePolicyType",
-            "InviteAccountToOrganization",
-            "LeaveOrganization",
-            "DetachPolicy",
-            "DisablePolicyType",
-            "MoveAccount",
-            "RemoveAccountFromOrganization",
-            "UpdateOrganizationalUnit",
-            "UpdatePolicy",
-        ),
+        event_names=ORGANIZATIONS_EVENT_NAMES,
     ),
 }
 

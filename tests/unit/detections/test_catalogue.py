@@ -10,6 +10,7 @@ import pytest
 
 from detections.catalogue import CATALOGUE, SUMMARY_FIELDS, Detection, get_detection
 from detections.filter_pattern import compile_pattern
+from tests.prowler_event_names import ORGANIZATIONS_EVENT_NAMES, ROUTE_TABLE_EVENT_NAMES
 from tests.unit.detections.catalogue_cases import NEGATIVES, POSITIVES
 
 BY_ID = {d.id: d for d in CATALOGUE}
@@ -145,38 +146,8 @@ def prowler_ordered(
     return re.search(".+".join(parts), pattern) is not None
 
 
-ROUTE_NAMES = [
-    "CreateRoute",
-    "CreateRouteTable",
-    "ReplaceRoute",
-    "ReplaceRouteTableAssociation",
-    "DeleteRouteTable",
-    "DeleteRoute",
-    "DisassociateRouteTable",
-]
-ORG_NAMES = [
-    "AcceptHandshake",
-    "AttachPolicy",
-    "CancelHandshake",
-    "CreateAccount",
-    "CreateOrganization",
-    "CreateOrganizationalUnit",
-    "CreatePolicy",
-    "DeclineHandshake",
-    "DeleteOrganization",
-    "DeleteOrganizationalUnit",
-    "DeletePolicy",
-    "EnableAllFeatures",
-    "EnablePolicyType",
-    "InviteAccountToOrganization",
-    "LeaveOrganization",
-    "DetachPolicy",
-    "DisablePolicyType",
-    "MoveAccount",
-    "RemoveAccountFromOrganization",
-    "UpdateOrganizationalUnit",
-    "UpdatePolicy",
-]
+ROUTE_NAMES = list(ROUTE_TABLE_EVENT_NAMES)
+ORG_NAMES = list(ORGANIZATIONS_EVENT_NAMES)
 
 
 def test_route_tables_prowler_variant_satisfies_every_prowler_version_where_the_cis_text_cannot() -> None:
