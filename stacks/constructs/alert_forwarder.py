@@ -293,10 +293,8 @@ class AlertForwarder(Construct):
         - https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
           ("Required permissions")
         - https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
-          ("Permissions for the KMS key")
+          ("Permissions for the KMS key"; "Secrets Manager encryption context": SecretARN, SecretVersionId)
         - https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
-        - https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
-          ("Secrets Manager encryption context": SecretARN and SecretVersionId)
         No statement when unset: the default aws/secretsmanager key needs no grant.
         """
         key_arn = pagerduty.routing_key_secret_kms_key_arn
