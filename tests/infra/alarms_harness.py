@@ -47,6 +47,10 @@ class SynthesizedAlerting:
     def resources(self, resource_type: str) -> Mapping[str, Mapping[str, Any]]:
         return self.template.find_resources(resource_type)
 
+    def logical_id(self, construct: Any) -> str:
+        """The template's logical id of an L2 construct's resource (its default child)."""
+        return str(self.stack.resolve(self.stack.get_logical_id(construct.node.default_child)))
+
     def properties(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for logical_id, resource in self.resources(resource_type).items():
             yield logical_id, resource.get("Properties", {})

@@ -11,7 +11,6 @@ so the scanners also judge the templates of the opt-in features users switch on.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,16 +25,10 @@ from stacks import build_app, nag_packs
 from stacks.alerting_stack import AlertingStack
 from stacks.config import BaselineConfig
 from stacks.trail_stack import AuditTrailStack
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.infra.alarms_harness import SynthesizedAlerting, alerting_of, cdk_json_context
 
 #: Wall times measured during the session, printed in the terminal summary (never asserted).
 TIMINGS: dict[str, float] = {}
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """The context block of cdk.json: feature flags + the "baseline" defaults."""
-    return dict(json.loads((REPO / "cdk.json").read_text())["context"])
 
 
 @dataclass
@@ -179,3 +172,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("infra timings (seconds)")
         for label, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{seconds:7.2f}  {label}")
+
+
+@pytest.fixture(scope="module")
+def synthesized(synthesized_app: SynthesizedApp) -> SynthesizedAlerting:
+    """The alerting stack of ``synthesized_app``, viewed with the alarms harness's helpers."""
+    return alerting_of(synthesized_app)

@@ -27,17 +27,11 @@ from tests.infra.alarms_harness import (
     EXTRA_DETECTION,
     OVERRIDDEN_DETECTION_ID,
     SynthesizedAlerting,
-    alerting_of,
     custom_alerting,
 )
 
 PREFIX = BaselineConfig().alarms.name_prefix
 NAMESPACE = BaselineConfig().alarms.namespace
-
-
-@pytest.fixture(scope="module")
-def synthesized(synthesized_app) -> SynthesizedAlerting:
-    return alerting_of(synthesized_app)
 
 
 def detection_alarms(synth: SynthesizedAlerting) -> dict[str, dict[str, Any]]:
@@ -152,8 +146,8 @@ def test_the_alarms_attribute_maps_each_detection_id_to_its_alarm(synthesized):
 
     assert sorted(stack.alarms) == sorted(d.id for d in CATALOGUE)
     for detection_id, alarm in stack.alarms.items():
-        logical_id = stack.resolve(stack.get_logical_id(alarm.node.default_child))
-        assert resources[logical_id]["Properties"]["AlarmName"] == f"{PREFIX}{detection_id}"
+        alarm_name = resources[synthesized.logical_id(alarm)]["Properties"]["AlarmName"]
+        assert alarm_name == f"{PREFIX}{detection_id}"
 
 
 def test_alarm_description_is_trimmed_to_the_cloudwatch_limit():

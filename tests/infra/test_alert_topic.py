@@ -18,7 +18,6 @@ from stacks.constructs.alert_topic import AlertTopic
 from tests.infra.alarms_harness import (
     CUSTOM_ALERT_EMAILS,
     SynthesizedAlerting,
-    alerting_of,
     custom_alerting,
 )
 
@@ -44,17 +43,8 @@ ONLY_THIS_ACCOUNTS_ALARMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def synthesized(synthesized_app) -> SynthesizedAlerting:
-    return alerting_of(synthesized_app)
-
-
-def logical_id(synth: SynthesizedAlerting, construct: Any) -> str:
-    return synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child))
-
-
 def topic_resource(synth: SynthesizedAlerting, topic: Any) -> dict[str, Any]:
-    return synth.resources("AWS::SNS::Topic")[logical_id(synth, topic)]["Properties"]
+    return synth.resources("AWS::SNS::Topic")[synth.logical_id(topic)]["Properties"]
 
 
 def key_id_of_topic(synth: SynthesizedAlerting, topic: Any) -> str:

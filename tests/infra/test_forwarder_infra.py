@@ -28,7 +28,6 @@ from stacks.constructs.alert_forwarder import (
 from tests.infra.alarms_harness import (
     CUSTOM_SUPPRESSION,
     SynthesizedAlerting,
-    alerting_of,
     cdk_json_context,
     custom_alerting,
     custom_config,
@@ -46,15 +45,6 @@ EXPECTED_ENVIRONMENT_NAMES = {
     "ALARM_NAME_PREFIX",
     "SUPPRESSIONS",
 }
-
-
-@pytest.fixture(scope="module")
-def synthesized(synthesized_app) -> SynthesizedAlerting:
-    return alerting_of(synthesized_app)
-
-
-def ref(synth: SynthesizedAlerting, construct: Any) -> str:
-    return synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child))
 
 
 def only(synth: SynthesizedAlerting, resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -133,7 +123,7 @@ def test_environment_is_exactly_the_contract(synthesized):
 def test_environment_is_encrypted_with_the_forwarder_key(synthesized):
     props = function_properties(synthesized)
 
-    assert props["KmsKeyArn"] == {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    assert props["KmsKeyArn"] == {"Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]}
 
 
 def test_configured_suppressions_reach_the_function_in_the_json_the_handler_parses():
@@ -159,7 +149,8 @@ def test_the_function_logs_to_its_own_encrypted_log_group_with_the_configured_re
 
     assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
     assert log_group["RetentionInDays"] == BaselineConfig().log_retention_days
-    assert log_group["KmsKeyId"] == {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    key_id = synthesized.logical_id(_forwarder_key(synthesized))
+    assert log_group["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert (
         only(custom_alerting(), "AWS::Logs::LogGroup")[1]["RetentionInDays"]
         == custom_config().log_retention_days
@@ -256,10 +247,10 @@ def _forwarder_key(synth: SynthesizedAlerting) -> Any:
 
 def test_async_invocations_retry_twice_then_park_in_the_dead_letter_queue(synthesized):
     _, config = only(synthesized, "AWS::Lambda::EventInvokeConfig")
-    queue_id = ref(synthesized, synthesized.stack.dead_letter_queue)
+    queue_id = synthesized.logical_id(synthesized.stack.dead_letter_queue)
 
     assert config == {
-        "FunctionName": {"Ref": ref(synthesized, synthesized.stack.forwarder)},
+        "FunctionName": {"Ref": synthesized.logical_id(synthesized.stack.forwarder)},
         "Qualifier": "$LATEST",
         "MaximumRetryAttempts": 2,
         "MaximumEventAgeInSeconds": 3600,
@@ -274,9 +265,9 @@ def test_the_forwarder_subscribes_to_the_alerts_topic_with_the_queue_as_redrive_
     ]
 
     assert subscription["TopicArn"] == stack.resolve(stack.alerts_topic.topic_arn)
-    assert subscription["Endpoint"] == {"Fn::GetAtt": [ref(synthesized, stack.forwarder), "Arn"]}
+    assert subscription["Endpoint"] == {"Fn::GetAtt": [synthesized.logical_id(stack.forwarder), "Arn"]}
     assert subscription["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": [ref(synthesized, stack.dead_letter_queue), "Arn"]}
+        "deadLetterTargetArn": {"Fn::GetAtt": [synthesized.logical_id(stack.dead_letter_queue), "Arn"]}
     }
     (permission,) = [p for _, p in synthesized.properties("AWS::Lambda::Permission")]
     assert permission["Principal"] == "sns.amazonaws.com"
@@ -284,12 +275,12 @@ def test_the_forwarder_subscribes_to_the_alerts_topic_with_the_queue_as_redrive_
 
 
 def test_the_dead_letter_queue_is_kms_encrypted_retained_and_denies_non_tls(synthesized):
-    queue_id = ref(synthesized, synthesized.stack.dead_letter_queue)
+    queue_id = synthesized.logical_id(synthesized.stack.dead_letter_queue)
     queue = synthesized.resources("AWS::SQS::Queue")[queue_id]
     _, queue_policy = only(synthesized, "AWS::SQS::QueuePolicy")
 
     assert queue["Properties"]["KmsMasterKeyId"] == {
-        "Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]
+        "Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]
     }
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert queue["DeletionPolicy"] == "Retain"
@@ -318,7 +309,7 @@ def test_the_dead_letter_queue_is_kms_encrypted_retained_and_denies_non_tls(synt
 
 
 def test_forwarder_key_lets_only_the_log_group_and_sns_redrive_use_it_besides_iam(synthesized):
-    key = synthesized.resources("AWS::KMS::Key")[ref(synthesized, _forwarder_key(synthesized))]
+    key = synthesized.resources("AWS::KMS::Key")[synthesized.logical_id(_forwarder_key(synthesized))]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     alerts_topic = synthesized.stack.resolve(synthesized.stack.alerts_topic.topic_arn)
 
@@ -344,7 +335,7 @@ def test_forwarder_key_lets_only_the_log_group_and_sns_redrive_use_it_besides_ia
 
 def role_statements(synth: SynthesizedAlerting) -> dict[str, dict[str, Any]]:
     _, policy = only(synth, "AWS::IAM::ManagedPolicy")
-    role_id = ref(synth, synth.stack.forwarder.role)
+    role_id = synth.logical_id(synth.stack.forwarder.role)
     assert policy["Roles"] == [{"Ref": role_id}]
     return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
@@ -367,7 +358,7 @@ def test_the_role_can_be_assumed_by_lambda_only_and_has_no_other_policies(synthe
 def test_the_role_grants_exactly_the_listed_actions_on_the_listed_resources(synthesized):
     statements = role_statements(synthesized)
     stack = synthesized.stack
-    key_arn = {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+    key_arn = {"Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]}
     own_log_group = {"Fn::GetAtt": [only(synthesized, "AWS::Logs::LogGroup")[0], "Arn"]}
     secret = BaselineConfig().pagerduty.routing_key_secret_name
 
@@ -396,7 +387,7 @@ def test_the_role_grants_exactly_the_listed_actions_on_the_listed_resources(synt
         ),
         "ParkUndeliverableAlerts": (
             ["sqs:SendMessage"],
-            {"Fn::GetAtt": [ref(synthesized, stack.dead_letter_queue), "Arn"]},
+            {"Fn::GetAtt": [synthesized.logical_id(stack.dead_letter_queue), "Arn"]},
             "Allow",
             None,
         ),
@@ -481,7 +472,7 @@ def test_without_a_secret_key_the_role_gets_no_decrypt_grant_for_the_secret(synt
     assert SECRET_KEY_SID not in statements
     decrypters = [s for s in statements.values() if "kms:Decrypt" in as_list(s["Action"])]
     assert [s["Resource"] for s in decrypters] == [
-        {"Fn::GetAtt": [ref(synthesized, _forwarder_key(synthesized)), "Arn"]}
+        {"Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]}
     ]
     assert not [s for s in statements.values() if "Condition" in s]
 

@@ -18,7 +18,6 @@ from tests.infra.alarms_harness import (
     CUSTOM_HEALTH_HTTPS,
     CUSTOM_TRAIL_SILENCE_MINUTES,
     SynthesizedAlerting,
-    alerting_of,
     custom_alerting,
 )
 
@@ -30,15 +29,6 @@ HEALTH_ALARMS = {
     "alert-delivery-failed",
     "trail-silent",
 }
-
-
-@pytest.fixture(scope="module")
-def synthesized(synthesized_app) -> SynthesizedAlerting:
-    return alerting_of(synthesized_app)
-
-
-def ref_of(synth: SynthesizedAlerting, construct: Any) -> str:
-    return synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child))
 
 
 def health_alarms(synth: SynthesizedAlerting) -> dict[str, dict[str, Any]]:
@@ -71,7 +61,7 @@ def test_there_are_exactly_the_five_self_monitoring_alarms(synthesized):
 def test_forwarder_errors_and_throttles_page_on_the_first_one(synthesized):
     alarms = health_alarms(synthesized)
     function_dimension = [
-        {"Name": "FunctionName", "Value": {"Ref": ref_of(synthesized, synthesized.stack.forwarder)}}
+        {"Name": "FunctionName", "Value": {"Ref": synthesized.logical_id(synthesized.stack.forwarder)}}
     ]
 
     for name, metric in (("forwarder-errors", "Errors"), ("forwarder-throttles", "Throttles")):
@@ -90,7 +80,7 @@ def test_forwarder_errors_and_throttles_page_on_the_first_one(synthesized):
 
 def test_any_message_in_the_dead_letter_queue_pages(synthesized):
     alarm = health_alarms(synthesized)["dead-letters"]
-    queue_id = ref_of(synthesized, synthesized.stack.dead_letter_queue)
+    queue_id = synthesized.logical_id(synthesized.stack.dead_letter_queue)
 
     assert semantics(alarm) == (
         "AWS/SQS",
@@ -107,7 +97,7 @@ def test_any_message_in_the_dead_letter_queue_pages(synthesized):
 
 def test_sns_failing_to_deliver_an_alert_pages(synthesized):
     alarm = health_alarms(synthesized)["alert-delivery-failed"]
-    alerts_topic_id = ref_of(synthesized, synthesized.stack.alerts_topic)
+    alerts_topic_id = synthesized.logical_id(synthesized.stack.alerts_topic)
 
     assert semantics(alarm) == (
         "AWS/SNS",
