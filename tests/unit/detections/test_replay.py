@@ -155,26 +155,35 @@ def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
     ]
 
 
+class _TextWindow:
+    largest = 0
+
+
+def widest_text_window(monkeypatch: pytest.MonkeyPatch) -> _TextWindow:
+    """Record the largest text window the reader's buffer ever holds (its memory bound) from now on."""
+    window = _TextWindow()
+    original_refill = replay_module._Buffer.refill
+
+    def measured_refill(self: replay_module._Buffer) -> bool:
+        result = original_refill(self)
+        window.largest = max(window.largest, len(self.text))
+        return result
+
+    monkeypatch.setattr(replay_module._Buffer, "refill", measured_refill)
+    return window
+
+
 def test_memory_is_flat_the_reader_never_holds_the_whole_records_array(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a 4 KiB chunk and a file ~100x larger, the text window never grows beyond a few chunks.
     monkeypatch.setattr(replay_module, "_CHUNK_CHARS", 4096)
     path = write_trail_file(tmp_path / "big.json.gz", events(1000))
-    largest = 0
-    original_refill = replay_module._Buffer.refill
-
-    def spy(self: replay_module._Buffer) -> bool:
-        nonlocal largest
-        result = original_refill(self)
-        largest = max(largest, len(self.text))
-        return result
-
-    monkeypatch.setattr(replay_module._Buffer, "refill", spy)
+    window = widest_text_window(monkeypatch)
     assert sum(1 for _ in iter_file_records(path)) == 1000
     text_size = len(gzip.decompress(path.read_bytes()).decode())
     assert text_size > 50 * 4096
-    assert largest <= 3 * 4096
+    assert window.largest <= 3 * 4096
 
 
 def test_a_malformed_record_early_in_a_large_file_is_reported_without_reading_the_rest(
@@ -185,20 +194,11 @@ def test_a_malformed_record_early_in_a_large_file_is_reported_without_reading_th
     records = [json.dumps(r) for r in events(1000)]
     path = tmp_path / "broken.jsonl"
     path.write_text("\n".join([records[0], '{"eventName": "X", oops}', *records[2:]]) + "\n")
-    largest = 0
-    original_refill = replay_module._Buffer.refill
-
-    def spy(self: replay_module._Buffer) -> bool:
-        nonlocal largest
-        result = original_refill(self)
-        largest = max(largest, len(self.text))
-        return result
-
-    monkeypatch.setattr(replay_module._Buffer, "refill", spy)
+    window = widest_text_window(monkeypatch)
     # When it is read, then the error comes at once: the window never grew towards the file's size
     found, errors = read([path])
     assert len(found) == 1 and "invalid JSON" in errors[0].message
-    assert largest <= 2 * 4096
+    assert window.largest <= 2 * 4096
 
 
 def test_values_cut_at_any_chunk_boundary_are_still_read_whole(
