@@ -19,7 +19,7 @@ evidence, applies suppressions and trims the event.
    a warm-up; medians. The log group holds 1 matching record among 500 others inside the alarm's search
    window (an 18-minute window: ~28 management events a minute, a quiet account; a busy one writes far
    more, but on AWS that scan happens inside CloudWatch Logs, not in the forwarder). moto's scan of those
-   records runs in this process, so ``demo/moto_harness.py`` evaluates the pattern on each record parsed
+   records runs in this process, so ``testkit/moto_harness.py`` evaluates the pattern on each record parsed
    once (cached) rather than re-parsing all of them on every search. The FilterLogEvents pacing
    bucket is refilled before each of our alarms: this measures an alarm arriving at a warm container, not a
    burst (a burst is paced to one FilterLogEvents per second per container by design). Target: <= 3x.
@@ -144,16 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from demo.cdk_out import CloudAssemblyError
-    from demo.moto_harness import (
+    from testkit.lambda_context import FakeLambdaContext
+    from testkit.moto_harness import (
         REPO_ROOT,
-        FakeLambdaContext,
         MotoHarness,
         environment,
         find_deployed_forwarder,
         load_forwarder,
         stale_asset_files,
     )
-    from demo.pagerduty_receiver import PagerDutyReceiver
+    from testkit.pagerduty_receiver import PagerDutyReceiver
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.forwarder_bench")
     parser.add_argument("--cold-runs", type=int, default=7)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from demo.moto_harness import (
-    FakeLambdaContext,
+from testkit.lambda_context import FakeLambdaContext
+from testkit.moto_harness import (
     MotoHarness,
     environment,
     find_deployed_forwarder,
@@ -27,7 +27,7 @@ from demo.moto_harness import (
     load_forwarder,
     stale_asset_files,
 )
-from demo.pagerduty_receiver import PagerDutyReceiver
+from testkit.pagerduty_receiver import PagerDutyReceiver
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 DEFAULT_ENV = {

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from demo.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
+from testkit.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
 from tests.integration.forwarder_scenarios import (
     alarm_message,
     emitted_metrics,

@@ -11,7 +11,7 @@ from detections.catalogue import get_detection
 from detections.suppressions import parse_suppressions
 from lambdas.forwarder import enrichment
 from lambdas.forwarder.models import parse_lambda_event
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
+from testkit.alarms import cloudtrail_record, load_event, sns_event_with
 
 PREFIX = "security-baseline-"
 

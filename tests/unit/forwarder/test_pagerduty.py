@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from demo.pagerduty_receiver import validate_event
 from detections.catalogue import get_detection
 from detections.suppressions import parse_suppressions
 from lambdas.forwarder import enrichment
@@ -30,7 +29,8 @@ from lambdas.forwarder.pagerduty import (
     resolve_event,
     trigger_event,
 )
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
+from testkit.alarms import cloudtrail_record, load_event, sns_event_with
+from testkit.pagerduty_receiver import validate_event
 
 ROUTING_KEY = "R" * 32
 ALARM_ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:security-baseline-root-account-usage"

@@ -16,7 +16,7 @@ from lambdas.forwarder.evidence import FILTER_LOG_EVENTS_MAX_SECONDS, RatePacer
 from lambdas.forwarder.pagerduty import PagerDutyClient
 from lambdas.forwarder.service import Dependencies, forward_event
 from lambdas.forwarder.settings import ForwarderSettings
-from tests.unit.forwarder.forwarder_builders import load_event
+from testkit.alarms import load_event
 
 ROOT_LOGIN = {
     "eventVersion": "1.09",
