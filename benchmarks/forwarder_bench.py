@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from demo.cdk_out import CloudAssemblyError
+    from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
+    from lambdas.forwarder import environment as forwarder_env
     from testkit.lambda_context import FakeLambdaContext
     from testkit.moto_harness import (
         REPO_ROOT,
@@ -173,17 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     with MotoHarness() as aws, PagerDutyReceiver() as pagerduty:
         env = {
             **aws.base_environment(),
-            "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
-            "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
-            "TRAIL_LOG_GROUP_NAME": "bench-trail",
-            "ROUTING_KEY_SECRET_NAME": "security-baseline/pagerduty-routing-key",
-            "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-            "DEAD_LETTER_QUEUE_URL": aws.create_queue("bench-dlq"),
-            "ALARM_NAME_PREFIX": "security-baseline-",
-            "SUPPRESSIONS": "[]",
+            **forwarder_env.forwarder_environment(
+                trail_log_group_name="bench-trail",
+                routing_key_secret_name=forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME,
+                pagerduty_events_url=pagerduty.events_url,
+                dead_letter_queue_url=aws.create_queue("bench-dlq"),
+                alarm_name_prefix=DEFAULT_ALARM_NAME_PREFIX,
+                metric_namespace=DEFAULT_NAMESPACE,
+                suppressions_json="[]",
+            ),
         }
         aws.create_log_group("bench-trail")
-        aws.create_secret("security-baseline/pagerduty-routing-key", "0123456789abcdef0123456789abcdef")
+        aws.create_secret(env[forwarder_env.ROUTING_KEY_SECRET_NAME], "0123456789abcdef0123456789abcdef")
         aws.put_cloudtrail_records("bench-trail", [*_background_records(500), _root_login()])
 
         # 1. cold start, fresh processes, alternating
@@ -307,12 +310,13 @@ def _same_search_as_the_handler(event: dict[str, Any]) -> dict[str, Any]:
     """The FilterLogEvents parameters the handler uses for ``event`` (same pattern and window)."""
     from detections.catalogue import get_detection
     from lambdas.forwarder.enrichment import evaluation_window
+    from lambdas.forwarder.environment import TRAIL_LOG_GROUP_NAME
     from lambdas.forwarder.models import parse_lambda_event
 
     (notification,) = parse_lambda_event(event).notifications
     window = evaluation_window(notification)
     return {
-        "logGroupName": os.environ["TRAIL_LOG_GROUP_NAME"],
+        "logGroupName": os.environ[TRAIL_LOG_GROUP_NAME],
         "filterPattern": get_detection("root-account-usage").pattern,
         "startTime": window.start_ms,
         "endTime": window.end_ms,
