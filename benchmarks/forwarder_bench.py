@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         stale_asset_files,
     )
     from testkit.pagerduty_receiver import PagerDutyReceiver
+    from testkit.scenarios import alarm_message, root_console_login, sns_event
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.forwarder_bench")
     parser.add_argument("--cold-runs", type=int, default=7)
@@ -187,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         aws.create_log_group("bench-trail")
         aws.create_secret(env[forwarder_env.ROUTING_KEY_SECRET_NAME], "0123456789abcdef0123456789abcdef")
-        aws.put_cloudtrail_records("bench-trail", [*_background_records(500), _root_login()])
+        aws.put_cloudtrail_records(
+            "bench-trail", [*_background_records(500), root_console_login("root-login")]
+        )
 
         # 1. cold start, fresh processes, alternating
         cold: dict[str, list[float]] = {f"{w}/{n}": [] for w in ("lambda", "local") for n in COLD_SNIPPETS}
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                     cold[f"{where}/{name}"].append(float(out.stdout.strip().splitlines()[-1]))
 
         # 2. warm time per alarm, in this process, alternating; 3. the least an enriching forwarder costs
-        event = _sns_event()
+        event = sns_event(alarm_message("root-account-usage"), message_id="bench")
         warm: dict[str, list[float]] = {"ours": [], "minimal": [], "enriching": [], "floor": []}
         with environment(env), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             forwarder = load_forwarder(code_root)
@@ -321,64 +324,6 @@ def _same_search_as_the_handler(event: dict[str, Any]) -> dict[str, Any]:
         "startTime": window.start_ms,
         "endTime": window.end_ms,
         "limit": 100,
-    }
-
-
-def _sns_event() -> dict[str, Any]:
-    name = "security-baseline-root-account-usage"
-    message = {
-        "AlarmName": name,
-        "AlarmDescription": None,
-        "AWSAccountId": "123456789012",
-        "NewStateValue": "ALARM",
-        "NewStateReason": "Threshold Crossed",
-        "OldStateValue": "OK",
-        "StateChangeTime": "2026-11-24T06:21:05.123+0000",
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}",
-        "Trigger": {
-            "MetricName": "root-account-usage",
-            "Namespace": "SecurityBaseline",
-            "Statistic": "SUM",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": 1.0,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        },
-    }
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "Sns": {
-                    "MessageId": "bench",
-                    "Message": json.dumps(message),
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
-                },
-            }
-        ]
-    }
-
-
-def _root_login() -> dict[str, Any]:
-    return {
-        "eventVersion": "1.09",
-        "eventTime": "2026-11-24T06:20:10Z",
-        "eventSource": "signin.amazonaws.com",
-        "eventName": "ConsoleLogin",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "203.0.113.7",
-        "userAgent": "Mozilla/5.0",
-        "eventID": "root-login",
-        "eventType": "AwsConsoleSignIn",
-        "userIdentity": {
-            "type": "Root",
-            "arn": "arn:aws:iam::123456789012:root",
-            "accountId": "123456789012",
-        },
-        "additionalEventData": {"MFAUsed": "No"},
-        "responseElements": {"ConsoleLogin": "Success"},
-        "recipientAccountId": "123456789012",
     }
 
 

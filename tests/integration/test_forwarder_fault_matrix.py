@@ -11,7 +11,7 @@ import json
 import pytest
 
 from testkit.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
-from tests.integration.forwarder_scenarios import (
+from testkit.scenarios import (
     alarm_message,
     emitted_metrics,
     root_console_login,
