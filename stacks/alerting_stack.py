@@ -67,6 +67,7 @@ class AlertingStack(Stack):
                 forwarder=config.forwarder,
                 pagerduty=config.pagerduty,
                 alarm_name_prefix=config.alarms.name_prefix,
+                metric_namespace=config.alarms.namespace,
                 suppressions=config.suppressions,
                 log_retention_days=config.log_retention_days,
             ),

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
+from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.suppressions import Suppression, parse_suppressions, suppressions_json
+from lambdas.forwarder import environment as forwarder_env
 
 CONTEXT_KEY = "baseline"
 
@@ -27,14 +29,6 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
-#: Lambda caps the whole environment (all names + values) at 4 KB.
-LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
-# Room for a slow secret read, one bounded evidence search and one PagerDuty attempt (see the forwarder).
-MIN_FORWARDER_TIMEOUT_SECONDS = 30
-#: Room kept for the forwarder's other variables: measured 122 bytes of fixed names and values, plus the
-#: dead-letter queue URL known only at deploy time (~130 bytes with account, region and generated name);
-#: the rest is headroom for settings added later (log level, tracing).
-_OTHER_FORWARDER_ENV_BYTES = 900
 
 _PARTITION = r"aws(?:-[a-z]+)*"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
@@ -120,8 +114,8 @@ class AlarmOverride:
 
 @dataclass(frozen=True)
 class AlarmSettings:
-    namespace: str = "SecurityBaseline"
-    name_prefix: str = "security-baseline-"
+    namespace: str = DEFAULT_NAMESPACE
+    name_prefix: str = DEFAULT_ALARM_NAME_PREFIX
     period_seconds: int = 60
     evaluation_periods: int = 1
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
@@ -136,7 +130,7 @@ class HealthSettings:
 
 @dataclass(frozen=True)
 class PagerDutySettings:
-    routing_key_secret_name: str = "security-baseline/pagerduty-routing-key"
+    routing_key_secret_name: str = forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # The customer-managed key encrypting the secret; None: the secret uses aws/secretsmanager.
     routing_key_secret_kms_key_arn: str | None = None
@@ -217,8 +211,8 @@ DEFAULTS: dict[str, Any] = {
     "existingKmsKeyArn": None,
     "existingBucketName": None,
     "alarms": {
-        "namespace": "SecurityBaseline",
-        "namePrefix": "security-baseline-",
+        "namespace": DEFAULT_NAMESPACE,
+        "namePrefix": DEFAULT_ALARM_NAME_PREFIX,
         "periodSeconds": 60,
         "evaluationPeriods": 1,
         "overrides": {},
@@ -226,7 +220,7 @@ DEFAULTS: dict[str, Any] = {
     "alertEmails": [],
     "health": {"emails": [], "httpsEndpoints": [], "trailSilenceMinutes": 60},
     "pagerduty": {
-        "routingKeySecretName": "security-baseline/pagerduty-routing-key",
+        "routingKeySecretName": forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME,
         "eventsUrl": "https://events.pagerduty.com/v2/enqueue",
         "routingKeySecretKmsKeyArn": None,
     },
@@ -571,7 +565,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         timeout_seconds=_int(
             forwarder_raw["timeoutSeconds"],
             _path("forwarder", "timeoutSeconds"),
-            minimum=MIN_FORWARDER_TIMEOUT_SECONDS,
+            minimum=forwarder_env.MIN_TIMEOUT_SECONDS,
             maximum=900,
         ),
         memory_mb=_int(forwarder_raw["memoryMb"], _path("forwarder", "memoryMb"), minimum=128, maximum=10240),
@@ -594,7 +588,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         health=health,
         pagerduty=pagerduty,
         forwarder=forwarder,
-        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms.name_prefix, trail_name),
+        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name),
     )
 
 
@@ -746,7 +740,7 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
 
 
 def _suppressions(
-    raw: Any, pagerduty: PagerDutySettings, alarm_prefix: str, trail_name: str
+    raw: Any, pagerduty: PagerDutySettings, alarms: AlarmSettings, trail_name: str
 ) -> tuple[Suppression, ...]:
     path = _path("suppressions")
     try:
@@ -761,26 +755,23 @@ def _suppressions(
                 suppression.detection,
                 "expected a catalogue detection id (see `python -m detections list`)",
             )
-    encoded = suppressions_json(suppressions)
-    known = (
-        len("SUPPRESSIONS")
-        + len(encoded)
-        + len("ROUTING_KEY_SECRET_NAME")
-        + len(pagerduty.routing_key_secret_name)
-        + len("PAGERDUTY_EVENTS_URL")
-        + len(pagerduty.events_url)
-        + len("ALARM_NAME_PREFIX")
-        + len(alarm_prefix)
-        + len("TRAIL_LOG_GROUP_NAME")
-        + len(f"/aws/cloudtrail/{trail_name}")
+    environment = forwarder_env.forwarder_environment(
+        trail_log_group_name=f"/aws/cloudtrail/{trail_name}",
+        routing_key_secret_name=pagerduty.routing_key_secret_name,
+        pagerduty_events_url=pagerduty.events_url,
+        dead_letter_queue_url="",  # resolved at deploy time: inside UNKNOWN_AT_SYNTH_BYTES
+        alarm_name_prefix=alarms.name_prefix,
+        metric_namespace=alarms.namespace,
+        suppressions_json=suppressions_json(suppressions),
     )
-    budget = LAMBDA_ENVIRONMENT_LIMIT_BYTES - _OTHER_FORWARDER_ENV_BYTES
-    if known > budget:
+    needed = forwarder_env.environment_bytes(environment) + forwarder_env.UNKNOWN_AT_SYNTH_BYTES
+    if needed > forwarder_env.LAMBDA_ENVIRONMENT_LIMIT_BYTES:
         raise ConfigError(
             path,
-            f"{len(suppressions)} suppressions ({len(encoded.encode())} bytes of JSON)",
-            f"the forwarder's environment would need about {known + _OTHER_FORWARDER_ENV_BYTES} bytes, "
-            f"over Lambda's {LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables; "
+            f"{len(suppressions)} suppressions "
+            f"({len(environment[forwarder_env.SUPPRESSIONS].encode())} bytes of JSON)",
+            f"the forwarder's environment would need about {needed} bytes, "
+            f"over Lambda's {forwarder_env.LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables; "
             "shorten the reasons, remove expired "
             "suppressions, or merge them with wider patterns",
         )
