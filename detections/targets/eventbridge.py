@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from detections.filter_pattern import (
@@ -58,8 +58,8 @@ __all__ = [
     "EventBridgeRefusal",
     "compile_patterns",
     "eventbridge_envelope",
+    "forwarding_patterns",
     "pattern_text",
-    "union_pattern",
 ]
 
 #: CloudTrail ``eventType`` -> the EventBridge ``detail-type`` CloudTrail publishes it under
@@ -106,6 +106,8 @@ class CompiledEventPattern:
     detail_types: tuple[str, ...]
     needs_read_only_events: bool
     uses_wildcards: bool
+    # The disjunctive form the pattern was emitted from, for unions and projections of several patterns.
+    clauses: tuple[Clause, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -427,17 +429,7 @@ def compile_patterns(patterns: Sequence[str]) -> CompiledEventPattern:
         if parsed.json_expression is None:
             raise EventBridgeRefusal(f"a {parsed.kind} filter pattern; only JSON patterns ({{...}}) compile")
         clauses.extend(_clauses(parsed.json_expression))
-    clauses = _simplify(clauses)
-    detail_types = _detail_types(clauses)
-    if not detail_types:
-        raise EventBridgeRefusal("the pattern admits no event type CloudTrail publishes to EventBridge")
-    pattern = {"detail-type": list(detail_types), "detail": _detail(clauses)}
-    compiled = CompiledEventPattern(
-        pattern=pattern,
-        detail_types=detail_types,
-        needs_read_only_events=any(_needs_read_only(c) for c in clauses),
-        uses_wildcards=_uses_wildcards(pattern),
-    )
+    compiled = _emit(_simplify(clauses))
     if compiled.size > EVENT_PATTERN_MAX_CHARS:
         raise EventBridgeRefusal(
             f"the event pattern is {compiled.size} characters; EventBridge's default quota is "
@@ -446,13 +438,58 @@ def compile_patterns(patterns: Sequence[str]) -> CompiledEventPattern:
     return compiled
 
 
-def union_pattern(compiled: Sequence[CompiledEventPattern]) -> dict[str, Any]:
-    """One pattern matching every event any of ``compiled`` matches (the regional forwarding rule's)."""
-    if not compiled:
-        raise ValueError("union_pattern needs at least one pattern")
-    if len(compiled) == 1:
-        return compiled[0].pattern
-    return {"$or": [c.pattern for c in compiled]}
+def _emit(clauses: list[Clause]) -> CompiledEventPattern:
+    detail_types = _detail_types(clauses)
+    if not detail_types:
+        raise EventBridgeRefusal("the pattern admits no event type CloudTrail publishes to EventBridge")
+    detail = _detail(clauses)
+    pattern: dict[str, Any] = {"detail-type": list(detail_types)}
+    if detail:
+        pattern["detail"] = detail
+    return CompiledEventPattern(
+        pattern=pattern,
+        detail_types=detail_types,
+        needs_read_only_events=any(_needs_read_only(c) for c in clauses),
+        uses_wildcards=_uses_wildcards(pattern),
+        clauses=tuple(clauses),
+    )
+
+
+#: Fields a forwarding pattern keeps: dropping a clause's other conditions only widens it.
+_ROUTING_FIELDS = frozenset({("eventSource",), ("eventName",), ("userIdentity", "type"), ("eventType",)})
+
+
+def forwarding_patterns(compiled: Sequence[CompiledEventPattern]) -> list[CompiledEventPattern]:
+    """The fewest patterns, each within the size quota, that together match every event ``compiled`` match.
+
+    For the rules that forward another region's events to the home region. Each alternative keeps only its
+    routing fields (event source and name, identity type, event type): a superset, which the home region's
+    per-detection rules narrow exactly. Alternatives that need read-only events go to their own rules, so only
+    those rules listen to every read-only call of the region. The exact union would be several times the
+    2,048-character quota, hence several patterns rather than one.
+    """
+    groups: dict[bool, list[Clause]] = {True: [], False: []}
+    for one in compiled:
+        for clause in one.clauses:
+            groups[_needs_read_only(clause)].append(
+                {path: matchers for path, matchers in clause.items() if path in _ROUTING_FIELDS}
+            )
+    patterns: list[CompiledEventPattern] = []
+    for clauses in (groups[True], groups[False]):
+        batch: list[Clause] = []
+        for clause in _simplify(clauses):
+            if batch and _emit(_simplify([*batch, clause])).size > EVENT_PATTERN_MAX_CHARS:
+                patterns.append(_emit(_simplify(batch)))
+                batch = []
+            batch.append(clause)
+            if _emit([clause]).size > EVENT_PATTERN_MAX_CHARS:
+                raise EventBridgeRefusal(
+                    f"one alternative alone exceeds the {EVENT_PATTERN_MAX_CHARS}-character pattern quota: "
+                    f"{pattern_text(_emit([clause]).pattern)[:200]}..."
+                )
+        if batch:
+            patterns.append(_emit(_simplify(batch)))
+    return patterns
 
 
 def eventbridge_envelope(record: Mapping[str, Any]) -> dict[str, Any] | None:
