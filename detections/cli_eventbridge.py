@@ -20,16 +20,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "eventbridge-pattern",
         help="Print a detection's EventBridge event pattern (or the reason it has none).",
         description=(
-            "Compile the detection's filter pattern(s) (their union) to an EventBridge event pattern over the "
-            "CloudTrail event's detail, exactly or not at all."
+            "Compile the detection's filter pattern(s) (their union) to an EventBridge event pattern over "
+            "the CloudTrail event's detail, exactly or not at all."
         ),
         epilog=(
-            "Output: the event pattern as JSON on stdout; on stderr, one line with the rule state it needs and "
-            "whether the detection gets a fast path. Exit status: 0 when the pattern compiles; 1 when it is "
-            "refused (the reason on stderr); 2 for an unknown detection id."
+            "Output: the event pattern as JSON on stdout; on stderr, one line with the rule state it needs "
+            "and whether the detection gets a fast path. Exit status: 0 when the pattern compiles; 1 when it "
+            "is refused (the reason on stderr); 2 for an unknown detection id."
         ),
     )
-    parser.add_argument("detection_id", metavar="ID", help="A detection id (see `python -m detections list`).")
+    parser.add_argument(
+        "detection_id", metavar="ID", help="A detection id (see `python -m detections list`)."
+    )
     parser.set_defaults(run=run_eventbridge_pattern)
 
 

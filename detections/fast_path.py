@@ -1,8 +1,9 @@
 """Which detections also page through EventBridge (the fast path), and why the others do not.
 
-A detection's rule may set ``fast_path`` (True / False); unset (None), the fast path is on for ``critical`` and
-``error`` severity where the EventBridge translation is exact. A detection forced on whose pattern does not
-translate exactly is an error, not a silent fallback: the fast path must page on exactly what the alarm pages on.
+A detection's rule may set ``fast_path`` (True / False); unset (None), the fast path is on for ``critical``
+and ``error`` severity where the EventBridge translation is exact. A detection forced on whose pattern does
+not translate exactly is an error, not a silent fallback: the fast path must page on exactly what the alarm
+pages on.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ class FastPathDecision:
 
     @property
     def rule_state(self) -> RuleState:
-        """Read-only management events reach only rules in the second state (eb-service-event-cloudtrail-management)."""
+        """Read-only management events reach only rules in the second state.
+
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+        """
         if self.compiled is not None and self.compiled.needs_read_only_events:
             return "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
         return "ENABLED"
@@ -64,7 +68,9 @@ def decide(detection: Detection) -> FastPathDecision:
     if flag is True:
         return FastPathDecision(detection.id, True, "fast_path = true in its rule", compiled)
     if detection.severity in DEFAULT_FAST_PATH_SEVERITIES:
-        return FastPathDecision(detection.id, True, f"{detection.severity} severity, exact translation", compiled)
+        return FastPathDecision(
+            detection.id, True, f"{detection.severity} severity, exact translation", compiled
+        )
     return FastPathDecision(
         detection.id, False, f"{detection.severity} severity (default: critical and error only)", compiled
     )
@@ -73,11 +79,14 @@ def decide(detection: Detection) -> FastPathDecision:
 def plan(detections: Sequence[Detection]) -> list[FastPathDecision]:
     """One decision per detection, checked against the quotas of the bus their rules share."""
     decisions = [decide(detection) for detection in detections]
-    wildcard_rules = [d.detection_id for d in decisions if d.enabled and d.compiled and d.compiled.uses_wildcards]
+    wildcard_rules = [
+        d.detection_id for d in decisions if d.enabled and d.compiled and d.compiled.uses_wildcards
+    ]
     if len(wildcard_rules) > MAX_WILDCARD_RULES_PER_BUS:
         raise FastPathError(
-            f"{len(wildcard_rules)} fast-path rules use wildcards ({', '.join(wildcard_rules)}); EventBridge allows "
-            f"{MAX_WILDCARD_RULES_PER_BUS} per event bus and the quota cannot be raised; set fast_path = false on "
+            f"{len(wildcard_rules)} fast-path rules use wildcards ({', '.join(wildcard_rules)}); EventBridge "
+            f"allows {MAX_WILDCARD_RULES_PER_BUS} per event bus and the quota cannot be raised; set "
+            "fast_path = false on "
             f"{len(wildcard_rules) - MAX_WILDCARD_RULES_PER_BUS} of them"
         )
     return decisions

@@ -1,4 +1,4 @@
-"""Independent EventBridge matchers for the differential tests: moto's EventBridge (over HTTP) and event-ruler.
+"""Independent EventBridge matchers for differential tests: moto's EventBridge (over HTTP) and event-ruler.
 
 Neither is our code. moto 5.2.5 does not implement ``TestEventPattern`` (its handler is an empty stub), so
 moto's verdict comes from what its EventBridge really does: one rule per pattern on the default bus, each
@@ -12,10 +12,10 @@ pattern"). It is consulted only for patterns inside that subset (``event_ruler_s
 Known moto deviations from the EventBridge documentation (why an operator would be excluded from moto's
 oracle; none of the compiled catalogue patterns depends on them, see the notes per item):
 
-* Scalars compare with Python ``==``, so a ``[false]`` value list matches the number 0 and ``[true]`` matches 1
-  (``_does_item_match_filters``). EventBridge compares JSON types. Our ``IS TRUE``/``IS FALSE`` fields are
-  documented booleans, so the corpus cannot trigger it; a unit test pins the deviation so a moto upgrade
-  that fixes it is noticed.
+* Scalars compare with Python ``==``, so a ``[false]`` value list matches the number 0 and ``[true]``
+  matches 1 (``_does_item_match_filters``). EventBridge compares JSON types. Our ``IS TRUE``/``IS FALSE``
+  fields are documented booleans, so it cannot decide a verdict here; an integration test pins the deviation
+  (test_moto_deviation_false_matches_zero) so a moto upgrade that fixes it is noticed.
 * Arrays of objects are not flattened (``_flatten_dict`` stops at lists), so ``a.b`` inside ``a: [{...}]``
   is "missing" for moto but present for EventBridge. The compiler refuses paths through arrays, so no
   compiled pattern reaches one.
@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import event_ruler
+import event_ruler  # type: ignore[import-untyped]  # no type information published
 
 from demo.moto_harness import MotoHarness
 

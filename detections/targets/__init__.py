@@ -1,1 +1,1 @@
-"""Compile targets: each turns the engine's parsed filter patterns into another matcher's language, or refuses."""
+"""Compile targets: each turns the engine's parsed filter patterns into another language, or refuses."""

@@ -1,4 +1,4 @@
-"""What a CloudTrail record's fields hold, for compile targets whose matchers treat arrays and objects differently.
+"""What a CloudTrail record's fields hold, for targets whose matchers treat arrays and objects differently.
 
 A filter pattern never matches a selector that reaches an array or an object, and treats a path through an
 array as absent. EventBridge (and SQL over arrays) matches an array leaf if *any* element matches, and sees
@@ -88,5 +88,5 @@ CLOUDTRAIL_FIELDS: dict[str, FieldSpec] = {
 
 
 def field_spec(path: tuple[str, ...]) -> FieldSpec | None:
-    """The documented shape of the field at ``path`` (record-relative keys), or None when undocumented here."""
+    """The documented shape of the field at ``path`` (record-relative keys), or None if not documented."""
     return CLOUDTRAIL_FIELDS.get(".".join(path))

@@ -18,7 +18,7 @@ holds a scalar (see ``cloudtrail_fields``):
   aws/event-ruler#126 for EventBridge), but ``anything-but`` matches an explicit null and any number or
   boolean, where the filter pattern matches only a string. So ``!=`` compiles only on a non-nullable string
   field.
-* ``NOT EXISTS`` -> ``exists: false``: EventBridge also says "absent" for a path that holds an object (it has no
+* ``NOT EXISTS`` -> ``exists: false``: EventBridge also says "absent" for a path that holds an object (no
   leaf there), which the filter pattern calls present; a documented scalar field never holds an object.
 * ``IS NULL`` / ``IS TRUE`` / ``IS FALSE`` -> ``[null]`` / ``[true]`` / ``[false]``; numbers -> ``numeric``.
 * ``&&`` -> fields of one object (two conditions on one field are merged where the result is exact, e.g. two
@@ -63,8 +63,8 @@ __all__ = [
 ]
 
 #: CloudTrail ``eventType`` -> the EventBridge ``detail-type`` CloudTrail publishes it under
-#: (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudtrail.html). Other event types (Insights,
-#: network activity) are not management events on the default bus and never reach these rules.
+#: (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudtrail.html). Other event types
+#: (Insights, network activity) are not management events on the default bus and never reach these rules.
 DETAIL_TYPE_BY_EVENT_TYPE: dict[str, str] = {
     "AwsApiCall": "AWS API Call via CloudTrail",
     "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
@@ -83,7 +83,18 @@ MAX_ALTERNATIVES = 64
 
 # API names that read without changing anything: CloudTrail marks their events readOnly=true, and EventBridge
 # delivers those only to rules in state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS.
-_READ_ONLY_VERBS = ("Get", "List", "Describe", "BatchGet", "Head", "Lookup", "Search", "Select", "Scan", "Query")
+_READ_ONLY_VERBS = (
+    "Get",
+    "List",
+    "Describe",
+    "BatchGet",
+    "Head",
+    "Lookup",
+    "Search",
+    "Select",
+    "Scan",
+    "Query",
+)
 
 Path = tuple[str, ...]
 Matcher = Any  # a JSON value of an EventBridge value list: a scalar, null or an operator object
@@ -257,7 +268,9 @@ def _and_field(path: Path, left: list[Matcher], right: list[Matcher]) -> list[Ma
             f"{json.dumps(left)} and {json.dumps(right)}"
         )
     if not merged:
-        raise EventBridgeRefusal(f"the conditions on $.{field} contradict each other; the pattern never matches")
+        raise EventBridgeRefusal(
+            f"the conditions on $.{field} contradict each other; the pattern never matches"
+        )
     return merged
 
 
@@ -324,7 +337,9 @@ def _clauses(expression: JsonExpr) -> list[Clause]:
         for item in expression.items:
             alternatives = _clauses(item)
             if len(result) * len(alternatives) > MAX_ALTERNATIVES:
-                raise EventBridgeRefusal(f"more than {MAX_ALTERNATIVES} alternatives after distributing && over ||")
+                raise EventBridgeRefusal(
+                    f"more than {MAX_ALTERNATIVES} alternatives after distributing && over ||"
+                )
             combined: list[Clause] = []
             for left in result:
                 for right in alternatives:
@@ -404,7 +419,13 @@ def _needs_read_only(clause: Clause) -> bool:
     if names is None:
         return True
     for matcher in names:
-        name = matcher if isinstance(matcher, str) else matcher.get("prefix") if isinstance(matcher, dict) else None
+        name = (
+            matcher
+            if isinstance(matcher, str)
+            else matcher.get("prefix")
+            if isinstance(matcher, dict)
+            else None
+        )
         if not isinstance(name, str) or name.startswith(_READ_ONLY_VERBS):
             return True
     return False
@@ -493,7 +514,7 @@ def forwarding_patterns(compiled: Sequence[CompiledEventPattern]) -> list[Compil
 
 
 def eventbridge_envelope(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The EventBridge event CloudTrail publishes for ``record``, or None for an event type it does not publish.
+    """The EventBridge event CloudTrail publishes for ``record``; None for event types it does not publish.
 
     Shape from events-ref-cloudtrail.html: ``source`` is "aws." + the service prefix of ``eventSource``
     (``iam.amazonaws.com`` -> ``aws.iam``), ``detail`` is the record unchanged.
