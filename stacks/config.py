@@ -863,11 +863,11 @@ def _suppressions(
 __all__ = [
     "CLOUDWATCH_RETENTION_DAYS",
     "DEFAULTS",
+    "DEFAULT_ENABLED_REGIONS",
     "AlarmOverride",
     "AlarmSettings",
     "BaselineConfig",
     "ConfigError",
-    "DEFAULT_ENABLED_REGIONS",
     "DataEventSettings",
     "FastPathSettings",
     "ForwarderSettings",

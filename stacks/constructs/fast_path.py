@@ -78,8 +78,8 @@ class FastPathRules(Construct):
             self.dead_letter_queue,
             "CKV_AWS_27",
             "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled, the default); the check only "
-            "accepts a KMS key, whose policy would have to name every rule (the rules depend on this queue: a "
-            "cycle) or every rule of the account. Same data as the trail's events, encrypted either way.",
+            "accepts a KMS key, whose policy would have to name every rule (the rules depend on this queue: "
+            "a cycle) or every rule of the account. Same data as the trail's events, encrypted either way.",
         )
         acknowledge(
             self.dead_letter_queue,
@@ -166,7 +166,7 @@ class FastPathForwarding(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            description=f"EventBridge puts fast-path events on the default bus of {home_region}, nothing else",
+            description=f"EventBridge puts fast-path events on the default bus of {home_region} only",
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
         )
         # A customer-managed policy, not inline: reviewable and reusable on its own (NIST IAMNoInlinePolicy).
@@ -183,7 +183,7 @@ class FastPathForwarding(Construct):
             rule = events.Rule(
                 self,
                 f"Forward{index}",
-                description=f"Fast path: forward CloudTrail events to {home_region} ({index}/{len(patterns)})",
+                description=f"Fast path: CloudTrail events to {home_region} ({index}/{len(patterns)})",
                 event_pattern=_event_pattern(compiled),
                 # without_policy_updates: the target would add its own inline grant; the managed policy above
                 # is the role's only permission.
