@@ -23,6 +23,10 @@ from detections.targets.eventbridge import (
 #: Severities that get a fast path unless the rule says otherwise.
 DEFAULT_FAST_PATH_SEVERITIES: tuple[str, ...] = ("critical", "error")
 
+#: Template Metadata key of the home stack: detection id -> whether it has a fast path, why, and its rule's
+#: detail-types and state (read back by demo/synth_summary.py).
+FAST_PATH_METADATA_KEY = "SecurityBaselineFastPath"
+
 RuleState = Literal["ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]
 
 

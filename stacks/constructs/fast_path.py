@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from detections.fast_path import FastPathDecision
+from detections.fast_path import FAST_PATH_METADATA_KEY, FastPathDecision
 from detections.targets.eventbridge import CompiledEventPattern
 from stacks.constructs.compliance import acknowledge, skip_checkov
 
@@ -34,8 +34,6 @@ DELIVERY_RETRY_ATTEMPTS = 24
 DEAD_LETTER_RETENTION = Duration.days(14)
 #: The statement id of the home bus's policy (one per account and bus).
 BUS_POLICY_STATEMENT_ID = "SecurityBaselineFastPathThisAccountOnly"
-#: Metadata key on the home stack's template: which detections have a fast path and why the others not.
-FAST_PATH_METADATA_KEY = "SecurityBaselineFastPath"
 
 
 def default_bus_arn(region: str) -> str:

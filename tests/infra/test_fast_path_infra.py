@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from demo.synth_summary import summarize
 from detections.catalogue import CATALOGUE
-from detections.fast_path import enabled, plan
+from detections.fast_path import FAST_PATH_METADATA_KEY, enabled, plan
 from detections.targets.eventbridge import forwarding_patterns
 from stacks import ALERTING_STACK_ID, FAST_PATH_STACK_ID_PREFIX
 from stacks.config import DEFAULT_ENABLED_REGIONS, DEFAULTS, BaselineConfig, ConfigError
@@ -21,7 +22,6 @@ from stacks.constructs.fast_path import (
     BUS_POLICY_STATEMENT_ID,
     DELIVERY_MAX_EVENT_AGE,
     DELIVERY_RETRY_ATTEMPTS,
-    FAST_PATH_METADATA_KEY,
 )
 
 if TYPE_CHECKING:
@@ -206,3 +206,25 @@ def test_bad_fast_path_settings_fail_with_the_key_and_the_fix(
         str(raised.value).startswith(message.removeprefix("baseline."))
         or message in f"baseline.{raised.value}"
     )
+
+
+def test_the_synth_summary_lists_fast_path_detections_and_why_the_others_have_none(
+    fast_path_app: SynthesizedApp, synthesized_app: SynthesizedApp
+) -> None:
+    text = summarize(fast_path_app.outdir)
+    decisions = plan(CATALOGUE)
+    assert (
+        f"fast path: {len(enabled(decisions))} of {len(decisions)} detections have an EventBridge rule"
+        in text
+    )
+    assert (
+        "    root-account-usage: critical severity, exact translation; API Call, Console Sign In + read-only"
+        in text
+    )
+    for decision in decisions:
+        if not decision.enabled:
+            assert f"    {decision.detection_id}: {decision.reason}" in text
+    assert text.count(f"forwards to arn:${{AWS::Partition}}:events:{HOME}:") == len(
+        forwarding_patterns([d.compiled for d in enabled(decisions) if d.compiled])
+    )
+    assert "fast path: off" in summarize(synthesized_app.outdir)
