@@ -143,6 +143,28 @@ class ForwarderSettings:
     memory_mb: int = 512
 
 
+#: The regions every new AWS account has enabled (those launched before 20 March 2019; later ones are opt-in):
+#: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+DEFAULT_ENABLED_REGIONS: tuple[str, ...] = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FastPathSettings:
+    """EventBridge rules paging within seconds of the API call (see detections/fast_path.py).
+
+    ``regions``: every region whose CloudTrail events must reach the home region's rules; the home region
+    itself may be listed and gets the per-detection rules, every other region one forwarding stack.
+    """
+
+    # Off until the forwarder accepts EventBridge events (issue 11, items 5-7); the lead flips the default.
+    enabled: bool = False
+    regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     trail_name: str = "security-baseline"
@@ -162,6 +184,14 @@ class BaselineConfig:
     pagerduty: PagerDutySettings = PagerDutySettings()
     forwarder: ForwarderSettings = ForwarderSettings()
     suppressions: tuple[Suppression, ...] = ()
+    fast_path: FastPathSettings = FastPathSettings()
+
+    @property
+    def fast_path_forwarding_regions(self) -> tuple[str, ...]:
+        """The regions that get a forwarding stack: every fast-path region but the home region."""
+        if not self.fast_path.enabled:
+            return ()
+        return tuple(region for region in self.fast_path.regions if region != self.home_region)
 
     @property
     def log_group_name(self) -> str:
@@ -226,6 +256,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
+    "fastPath": {"enabled": False, "regions": list(DEFAULT_ENABLED_REGIONS)},
 }
 
 #: Sections whose value may be null (off) or an object with these keys.
@@ -589,7 +620,39 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         pagerduty=pagerduty,
         forwarder=forwarder,
         suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name),
+        fast_path=_fast_path(raw["fastPath"], home_region),
     )
+
+
+def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:
+    enabled = _bool(raw["enabled"], _path("fastPath", "enabled"))
+    regions = _list(
+        raw["regions"],
+        _path("fastPath", "regions"),
+        lambda v, p: _str(v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1'"),
+        "region names",
+    )
+    duplicates = sorted({region for region in regions if regions.count(region) > 1})
+    if duplicates:
+        raise ConfigError(
+            _path("fastPath", "regions"), list(regions), f"list each region once ({duplicates})"
+        )
+    if enabled and home_region is None:
+        raise ConfigError(
+            _path("fastPath", "enabled"),
+            enabled,
+            "the fast path forwards every region's events to the home region's event bus, so it needs "
+            "baseline.homeRegion (e.g. 'eu-west-1'); set homeRegion or fastPath.enabled=false",
+        )
+    if enabled:
+        _fast_path_plan_is_deployable()
+    if enabled and not regions:
+        raise ConfigError(
+            _path("fastPath", "regions"),
+            [],
+            "list at least the home region, or set fastPath.enabled=false",
+        )
+    return FastPathSettings(enabled=enabled, regions=regions)
 
 
 def _object_lock(
@@ -682,6 +745,16 @@ def _secret_kms_key_arn(value: Any, path: str, secret_name: str, home_region: st
                 "encrypted with a KMS key of its own region: give the key ARN from the secret's region",
             )
     return value
+
+
+def _fast_path_plan_is_deployable() -> None:
+    from detections.catalogue import CATALOGUE
+    from detections.fast_path import FastPathError, plan
+
+    try:
+        plan(CATALOGUE)
+    except FastPathError as error:
+        raise ConfigError(_path("fastPath", "enabled"), True, str(error)) from None
 
 
 def _catalogue_ids() -> tuple[str, ...]:
@@ -781,11 +854,13 @@ def _suppressions(
 __all__ = [
     "CLOUDWATCH_RETENTION_DAYS",
     "DEFAULTS",
+    "DEFAULT_ENABLED_REGIONS",
     "AlarmOverride",
     "AlarmSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",
+    "FastPathSettings",
     "ForwarderSettings",
     "HealthSettings",
     "InsightsSettings",

@@ -1,1 +1,2 @@
-"""Compilers from the engine's parsed patterns to other matchers (SQL for Athena, ...)."""
+"""Compile targets: each turns the engine's parsed filter patterns into another language (EventBridge
+patterns, Athena SQL, ...), or refuses with the reason."""
