@@ -241,7 +241,8 @@ def investigate(
         query = build_query(args, now)
         source = choose_source(args)
         if args.show_pattern:
-            err.write(f"filter pattern: {query.pattern.source or '(all events)'}\n")
+            for pattern in query.patterns:
+                err.write(f"filter pattern: {pattern.source or '(all events)'}\n")
         records, coverages = _read(source, args, query, now, err, dict(clients or {}))
     except UsageError as error:
         err.write(f"error: {error}\n")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from detections.filter_pattern import (
@@ -134,12 +134,16 @@ class Filters:
 @dataclass(frozen=True)
 class Query:
     filters: Filters
-    pattern: FilterPattern
+    patterns: tuple[FilterPattern, ...]  # their union; one pattern unless a detection needs more (see below)
     time: TimeRange
-    options: dict[str, str] = field(default_factory=dict)
 
     def matches(self, record: Mapping[str, object]) -> bool:
-        return self.time.contains_event_time(record.get("eventTime")) and self.pattern.matches_json(record)
+        if not self.time.contains_event_time(record.get("eventTime")):
+            return False
+        patterns = self.patterns
+        if len(patterns) == 1:
+            return patterns[0].matches_json(record)
+        return any(pattern.matches_json(record) for pattern in patterns)
 
 
 def quote(value: str) -> str:
@@ -210,8 +214,13 @@ def _json_part(pattern: FilterPattern, option: str) -> str:
     return render_json(pattern.json_expression)
 
 
-def compile_filters(filters: Filters) -> FilterPattern:
-    """AND of every option given (values of one option OR'ed) as one filter pattern."""
+def compile_filters(filters: Filters) -> tuple[FilterPattern, ...]:
+    """AND of every option given (values of one option OR'ed) as one filter pattern.
+
+    One pattern whenever CloudWatch Logs accepts it. A detection whose patterns OR'ed together exceed a
+    pattern's limits (1,024 characters) becomes one pattern per detection pattern, each AND'ed with the
+    other filters: their union is the same question (FilterLogEvents is then called once per pattern).
+    """
     parts: list[str] = []
     if filters.event_names:
         parts.append(_any_of("$.eventName", filters.event_names))
@@ -224,14 +233,24 @@ def compile_filters(filters: Filters) -> FilterPattern:
         parts.append(_any_of("$.recipientAccountId", filters.accounts))
     if filters.regions:
         parts.append(_any_of("$.awsRegion", filters.regions))
-    if filters.detection_patterns:
-        parts.append(" || ".join(f"({_json_part(p, '--detection')})" for p in filters.detection_patterns))
     if filters.pattern is not None:
-        if not parts:
-            return filters.pattern  # alone, any dialect works: it is sent and matched as given
+        if not parts and not filters.detection_patterns:
+            return (filters.pattern,)  # alone, any dialect works: it is sent and matched as given
         parts.append(_json_part(filters.pattern, "--pattern"))
-    if not parts:
-        return compile_pattern("")
+    alternatives = [_json_part(p, "--detection") for p in filters.detection_patterns]
+    if not parts and not alternatives:
+        return (compile_pattern(""),)
+    if alternatives:
+        try:
+            return (_compile_and([*parts, " || ".join(f"({a})" for a in alternatives)]),)
+        except UsageError:
+            if len(alternatives) == 1:
+                raise
+        return tuple(_compile_and([*parts, alternative]) for alternative in alternatives)
+    return (_compile_and(parts),)
+
+
+def _compile_and(parts: Sequence[str]) -> FilterPattern:
     text = "{ " + " && ".join(f"({part})" for part in parts) + " }"
     try:
         return compile_pattern(text)
@@ -241,7 +260,7 @@ def compile_filters(filters: Filters) -> FilterPattern:
             f"together they make a filter pattern CloudWatch Logs would reject ({error.reason}, at position "
             f"{error.position} of {text!r}); give fewer values (patterns allow 1,024 characters and three "
             "wildcard selectors: --resource uses two)",
-        ) from None
+        ) from error
 
 
 def parse_pattern_option(text: str) -> FilterPattern:

@@ -34,8 +34,9 @@ from detections.replay import ReplayError, iter_records, iter_stream_records
 LOOKUP_EVENTS_PER_SECOND = 2.0
 #: LookupEvents MaxResults: "The default is 50, with a maximum of 50 possible."
 LOOKUP_EVENTS_PAGE = 50
-#: Attempts per request when throttled (exponential backoff from 1 s) before the source gives up.
+#: Attempts per request when throttled (exponential backoff from BACKOFF_START_SECONDS) before giving up.
 THROTTLE_ATTEMPTS = 4
+BACKOFF_START_SECONDS = 1.0
 #: CloudTrail delivers a log file "typically within 5 minutes" of the calls in it (up to ~15 under load), in
 #: the folder of the delivery day: events of the range's last minutes may sit in the next day's folder.
 DELIVERY_DELAY = timedelta(minutes=15)
@@ -101,7 +102,7 @@ def _call_with_backoff(
     or fails otherwise (the caller's Coverage then tells what was covered)."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    delay = 1.0
+    delay = BACKOFF_START_SECONDS
     for attempt in range(1, THROTTLE_ATTEMPTS + 1):
         coverage.requests += 1
         try:
@@ -276,34 +277,41 @@ def log_group_records(
     max_events: int,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[dict[str, object]]:
-    params: dict[str, Any] = {
-        "logGroupName": log_group,
-        "startTime": _ms(query.time.start),
-        "endTime": _ms(query.time.end) + 999,  # eventTime has whole seconds; endTime is inclusive
-    }
-    if query.pattern.kind != "all":
-        params["filterPattern"] = query.pattern.source
-    token: str | None = None
-    while True:
-        call = dict(params, nextToken=token) if token else params
-        page = _call_with_backoff(
-            functools.partial(logs.filter_log_events, **call), coverage, sleep, "FilterLogEvents"
-        )
-        for event in page.get("events", []):
-            try:
-                record = json.loads(event["message"])
-            except ValueError:
-                continue  # not a CloudTrail record (CloudTrail writes one JSON record per event)
-            if not isinstance(record, dict):
-                continue
-            coverage.saw(record)
-            yield record
-            if coverage.read >= max_events:
-                coverage.stopped = f"stopped at --max-events {max_events:,}"
-                return
-        token = page.get("nextToken")
-        if not token:
-            return
+    """FilterLogEvents with the query's pattern (one series per pattern when there are several, deduplicated)."""
+    seen: set[object] = set()
+    for pattern in query.patterns:
+        params: dict[str, Any] = {
+            "logGroupName": log_group,
+            "startTime": _ms(query.time.start),
+            "endTime": _ms(query.time.end) + 999,  # eventTime has whole seconds; endTime is inclusive
+        }
+        if pattern.kind != "all":
+            params["filterPattern"] = pattern.source
+        token: str | None = None
+        while True:
+            call = dict(params, nextToken=token) if token else params
+            page = _call_with_backoff(
+                functools.partial(logs.filter_log_events, **call), coverage, sleep, "FilterLogEvents"
+            )
+            for event in page.get("events", []):
+                try:
+                    record = json.loads(event["message"])
+                except ValueError:
+                    continue  # not a CloudTrail record (CloudTrail writes one JSON record per event)
+                if not isinstance(record, dict):
+                    continue
+                if len(query.patterns) > 1:
+                    if record.get("eventID") in seen:
+                        continue
+                    seen.add(record.get("eventID"))
+                coverage.saw(record)
+                yield record
+                if coverage.read >= max_events:
+                    coverage.stopped = f"stopped at --max-events {max_events:,}"
+                    return
+            token = page.get("nextToken")
+            if not token:
+                break
 
 
 # ---------------------------------------------------------------------------------------------------------
