@@ -277,7 +277,7 @@ def log_group_records(
     max_events: int,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[dict[str, object]]:
-    """FilterLogEvents with the query's pattern (one series per pattern when there are several, deduplicated)."""
+    """FilterLogEvents with the query's pattern (one series per pattern when several, deduplicated)."""
     seen: set[object] = set()
     for pattern in query.patterns:
         params: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""moto's server (HTTP on loopback) with LookupEvents taught to it, and the Tuesday scenario, once a module."""
+"""moto's server (HTTP on loopback) with LookupEvents taught to it, and the Tuesday scenario, per module."""
 
 from __future__ import annotations
 

@@ -16,10 +16,12 @@ pages):
   InvalidTimeRangeException. Only the last 90 days exist ("Lookup ... events that occurred in a Region within
   the last 90 days"): older events are never returned.
 * ``MaxResults``: "The default is 50, with a maximum of 50 possible" -> 1..50, else
-  InvalidMaxResultsException. ``NextToken``: opaque; a token from other parameters -> InvalidNextTokenException.
+  InvalidMaxResultsException. ``NextToken``: opaque; a token from other parameters ->
+  InvalidNextTokenException.
 * Newest first (the console and API list the most recent events first).
 * "The rate of lookup requests is limited to two per second, per account, per Region. If this limit is
-  exceeded, a throttling error occurs": a token bucket of 2 tokens refilled at 2 a second -> ThrottlingException.
+  exceeded, a throttling error occurs": a token bucket of 2 tokens refilled at 2 a second ->
+  ThrottlingException.
 * ``EventCategory``: only "insight" is valid (Insights events; none are stored here, so an empty list).
 
 Emulation simplifications (how Event History derives these fields is not documented in full): Username is
@@ -172,7 +174,7 @@ class EventHistory:
             if key not in ATTRIBUTE_KEYS or not isinstance(value, str) or not value:
                 raise _error(
                     "InvalidLookupAttributesException",
-                    f"AttributeKey must be one of {', '.join(ATTRIBUTE_KEYS)} with a non-empty AttributeValue",
+                    f"AttributeKey must be one of {', '.join(ATTRIBUTE_KEYS)}, with an AttributeValue",
                 )
         category = params.get("EventCategory")
         if category is not None and category != "insight":

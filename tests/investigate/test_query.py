@@ -107,10 +107,13 @@ def test_pattern_error_points_at_the_position(capsys) -> None:
 def _shape(value: Any) -> Any:
     """An AST without source positions (and compiled regexes): what a pattern means, not where it was."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__,) + tuple(
-            _shape(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.name not in ("position", "compiled")
+        return (
+            type(value).__name__,
+            *(
+                _shape(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.name not in ("position", "compiled")
+            ),
         )
     if isinstance(value, tuple):
         return tuple(_shape(v) for v in value)
