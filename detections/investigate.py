@@ -12,6 +12,7 @@ StartTime/EndTime of the API calls, the date prefixes of the trail files, and a 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,11 +79,11 @@ class TimeRange:
     start: datetime
     end: datetime
 
-    @property
+    @functools.cached_property
     def start_text(self) -> str:
         return self.start.strftime(_EVENT_TIME_FORMAT)
 
-    @property
+    @functools.cached_property  # computed once: contains_event_time runs for every record
     def end_text(self) -> str:
         return self.end.strftime(_EVENT_TIME_FORMAT)
 

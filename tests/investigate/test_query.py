@@ -141,7 +141,8 @@ def test_every_detection_combines_with_the_other_filters() -> None:
 
 
 def _filters(**values: Any) -> Filters:
-    return Filters(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return Filters(**fields)
 
 
 DELETE = dynamodb_event("DeleteTable", NOW - timedelta(days=6), CULPRIT_ARN, CULPRIT_IP)

@@ -43,7 +43,8 @@ def no_retry_client(aws: MotoHarness, service: str) -> Any:
 
 
 def query(since: str = "8d", **filters: Any) -> Query:
-    chosen = Filters(**{k: tuple(v) for k, v in filters.items()})
+    values: dict[str, Any] = {k: tuple(v) for k, v in filters.items()}
+    chosen = Filters(**values)
     return Query(chosen, compile_filters(chosen), time_range(since, None, NOW))
 
 
