@@ -424,3 +424,15 @@ def format_summary(summary: EvidenceSummary) -> str:
         if values:
             lines.append(f"  {label}: {', '.join(values)}")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console script ``baseline-investigate``: the same command as ``python -m detections investigate``."""
+    parser = argparse.ArgumentParser(
+        prog="baseline-investigate",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run_investigate(parser.parse_args(argv))
