@@ -287,7 +287,7 @@ def _read(
     err: TextIO,
     clients: dict[str, Any],
 ) -> tuple[list[dict[str, object]], list[Coverage]]:
-    from botocore.exceptions import NoCredentialsError, NoRegionError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     def client(service: str, region: str | None = None) -> Any:
         key = service if region is None else f"{service}:{region}"
@@ -343,6 +343,13 @@ def _read(
         raise UsageError(
             "credentials",
             "no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+        ) from None
+    except (ClientError, BotoCoreError) as error:
+        # Only the checks before reading get here (a source that fails while reading reports its coverage):
+        # the log group's description, say. Usually permissions or the endpoint.
+        raise UsageError(
+            "--source",
+            f"{source} could not be read: {error}; check the credentials' permissions and --aws-region",
         ) from None
     matched.sort(key=lambda r: str(r.get("eventTime", "")))
     return matched, coverages
