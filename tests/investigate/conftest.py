@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def aws() -> Iterator[MotoHarness]:
     with MotoHarness() as harness:
+        harness.reset()  # moto's backends live in this process: forget other modules' resources
         yield harness
 
 

@@ -185,11 +185,16 @@ def test_stays_throttled_reports_what_it_covered(aws, fresh_history, monkeypatch
     records = event_history_records(
         client, query(), coverage, 10_000, io.StringIO(), pacer=Pacer(rate=1000.0)
     )
-    with pytest.raises(SourceStopped):
-        for record in records:
-            found.append(record)
-            if len(found) == 50:  # after the first page, Event History stays throttled
-                aws.faults.fail(CloudTrailResponse, "lookup_events", code="ThrottlingException", times=100)
+    try:
+        with pytest.raises(SourceStopped):
+            for record in records:
+                found.append(record)
+                if len(found) == 50:  # after the first page, Event History stays throttled
+                    aws.faults.fail(
+                        CloudTrailResponse, "lookup_events", code="ThrottlingException", times=100
+                    )
+    finally:
+        aws.faults.clear()  # before the emulation is uninstalled: the injector restores what it wrapped
     assert len(found) == 50
     text = coverage.describe()
     assert "INCOMPLETE: LookupEvents all events throttled (ThrottlingException" in text
