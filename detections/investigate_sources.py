@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from detections.filter_pattern import FilterPattern, necessary_literals
 from detections.investigate import (
     EVENT_HISTORY_DAYS,
     Filters,
@@ -319,19 +320,46 @@ def log_group_records(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def lookup_attributes(filters: Filters) -> tuple[list[dict[str, str]], str | None]:
-    """One lookup attribute per request series; the rest of the filters are applied to the results.
+# Event History's exact lookup attributes, by the record path they select on, most selective first.
+_EXACT_ATTRIBUTES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("userIdentity", "accessKeyId"), "AccessKeyId"),
+    (("eventName",), "EventName"),
+    (("eventSource",), "EventSource"),
+)
 
-    Exact attributes first (they return exactly the events the pattern looks at): an access key id, then the
-    event names (one series per name). ResourceName and Username are narrower in Event History than our
-    filters (only the event's ``resources`` list, only the user name), so they come last and the caller is
-    told. With no usable attribute, one series without an attribute reads every event of the range.
+
+def _required_literals(patterns: Sequence[FilterPattern]) -> dict[tuple[str, ...], frozenset[str]]:
+    """Values every matching record must have at a path, over the union of ``patterns`` (from their ASTs)."""
+    found: dict[tuple[str, ...], frozenset[str]] | None = None
+    for pattern in patterns:
+        if pattern.json_expression is None:
+            return {}
+        requirements = {
+            tuple(str(step.key) for step in path): literals
+            for path, literals in necessary_literals(pattern.json_expression).items()
+            if all(step.kind == "key" for step in path)
+        }
+        if found is None:
+            found = requirements
+        else:
+            found = {p: found[p] | requirements[p] for p in found.keys() & requirements.keys()}
+    return found or {}
+
+
+def lookup_attributes(query: Query) -> tuple[list[dict[str, str]], str | None]:
+    """One lookup attribute per request series; the compiled pattern is applied to the results.
+
+    Exact attributes first, taken from what the compiled pattern requires of every match
+    (``necessary_literals`` of its parsed form): an access key id, then event names (one series per name; so
+    ``--detection`` looks up its event names), then an event source. ResourceName and Username are narrower
+    in Event History than our filters (only the event's ``resources`` list, only the user name), so they come
+    last and the caller is told. With none, one series without an attribute reads every event of the range.
     """
-    keys = [p for p in filters.principals if is_access_key_id(p)]
-    if keys and len(keys) == len(filters.principals):
-        return [{"AttributeKey": "AccessKeyId", "AttributeValue": k} for k in keys], None
-    if filters.event_names:
-        return [{"AttributeKey": "EventName", "AttributeValue": n} for n in filters.event_names], None
+    required = _required_literals(query.patterns)
+    for path, key in _EXACT_ATTRIBUTES:
+        if path in required:
+            return [{"AttributeKey": key, "AttributeValue": v} for v in sorted(required[path])], None
+    filters = query.filters
     if len(filters.resources) == 1:
         return [{"AttributeKey": "ResourceName", "AttributeValue": filters.resources[0]}], (
             "Event History matches --resource only against the resources it lists for an event, not request "
@@ -389,7 +417,7 @@ def event_history_records(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[dict[str, object]]:
     pacer = pacer or Pacer()
-    attributes, caveat = lookup_attributes(query.filters)
+    attributes, caveat = lookup_attributes(query)
     if caveat:
         coverage.notes.append(caveat)
     series: list[dict[str, str] | None] = list(attributes) or [None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from demo.moto_harness import MotoHarness
 from detections import investigate_sources
+from detections.catalogue import get_detection
+from detections.filter_pattern import compile_pattern
 from detections.investigate import Filters, Query, compile_filters, time_range
 from detections.investigate_sources import (
     Coverage,
@@ -124,18 +127,34 @@ def test_emulated_lookup_events_throttles_above_two_requests_a_second(aws, fresh
 
 
 def test_the_most_selective_exact_attribute_is_looked_up() -> None:
-    assert lookup_attributes(Filters(principals=("AKIAIOSFODNN7EXAMPLE",), event_names=("DeleteTable",))) == (
-        [{"AttributeKey": "AccessKeyId", "AttributeValue": "AKIAIOSFODNN7EXAMPLE"}],
+    def attributes(**filters: Any) -> tuple[list[tuple[str, str]], str | None]:
+        found, caveat = lookup_attributes(query(**filters))
+        return [(a["AttributeKey"], a["AttributeValue"]) for a in found], caveat
+
+    key = "AKIAIOSFODNN7EXAMPLE"
+    assert attributes(principals=[key], event_names=["DeleteTable"]) == ([("AccessKeyId", key)], None)
+    assert attributes(event_names=["UpdateTable", "DeleteTable"], resources=["t"]) == (
+        [("EventName", "DeleteTable"), ("EventName", "UpdateTable")],
         None,
     )
-    attributes, caveat = lookup_attributes(
-        Filters(event_names=("DeleteTable", "UpdateTable"), resources=("t",))
-    )
-    assert [a["AttributeValue"] for a in attributes] == ["DeleteTable", "UpdateTable"] and caveat is None
-    attributes, caveat = lookup_attributes(Filters(resources=("orders",), source_ips=("1.2.3.4",)))
-    assert attributes == [{"AttributeKey": "ResourceName", "AttributeValue": "orders"}]
+    # A wildcard is not an exact value: Event History cannot look it up.
+    assert attributes(event_names=["Delete*"])[0] == []
+    found, caveat = attributes(resources=["orders"], source_ips=["1.2.3.4"])
+    assert found == [("ResourceName", "orders")]
     assert caveat and "request parameters" in caveat
-    assert lookup_attributes(Filters(source_ips=("1.2.3.4",))) == ([], None)
+    assert attributes(source_ips=["1.2.3.4"]) == ([], None)
+
+
+def test_a_detection_is_looked_up_by_its_event_names() -> None:
+    detection = get_detection("organizations-changes")
+    patterns = tuple(compile_pattern(p) for p in detection.all_patterns)
+    chosen = Filters(detection_patterns=patterns)
+    found, _ = lookup_attributes(Query(chosen, compile_filters(chosen), time_range("1d", None, NOW)))
+    names = {a["AttributeValue"] for a in found}
+    assert {a["AttributeKey"] for a in found} == {"EventName"}
+    # Every event name any of its patterns accepts, and nothing else.
+    quoted = {n for p in detection.all_patterns for n in re.findall(r'eventName = "?([A-Za-z]+)"?', p)}
+    assert names == quoted
 
 
 def test_paced_client_reads_every_page_without_being_throttled(aws, fresh_history) -> None:
