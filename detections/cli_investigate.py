@@ -330,8 +330,8 @@ def _read(
             else:
                 check_event_history_range(query.time, now)
                 for region in args.region or [None]:
-                    coverage = Coverage(f"Event History {region or args.aws_region or 'default region'}")
                     cloudtrail = client("cloudtrail", region)
+                    coverage = Coverage(f"Event History {cloudtrail.meta.region_name}")
                     collect(
                         event_history_records(cloudtrail, query, coverage, args.max_events, err), coverage
                     )

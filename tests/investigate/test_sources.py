@@ -348,3 +348,14 @@ def test_missing_region_or_credentials_is_bad_input(tmp_path) -> None:
     result = run_command(["--event-name", "DeleteTable", "--aws-region", "us-east-1"], isolated)
     assert result.returncode == 2 and result.stderr.startswith("error: credentials: ")
     assert stamp(NOW)  # the scenario's time format is the one the command prints
+
+
+def test_auto_falls_back_to_event_history_without_a_log_group(aws, fresh_history) -> None:
+    fresh_history.put(events(2, start=NOW - timedelta(hours=2)))
+    result = run_command(
+        ["--since", "1d", "--event-name", "DeleteTable", "--format", "jsonl"], aws.base_environment()
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+    assert "Event History EventName=DeleteTable: page 1, 2 events read" in result.stderr
+    assert "Event History us-east-1: 2 events read in 1 requests" in result.stderr
