@@ -1271,7 +1271,9 @@ def _build_regex(text: str) -> FilterPattern:
     def match_text(message: str) -> bool:
         return search(message) is not None
 
-    return FilterPattern(text, "regex", match_text, lambda value: match_text(_json_text(value)), regex_count=1)
+    return FilterPattern(
+        text, "regex", match_text, lambda value: match_text(_json_text(value)), regex_count=1
+    )
 
 
 def _build_terms(text: str) -> FilterPattern:

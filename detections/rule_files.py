@@ -351,6 +351,24 @@ def _case(path: Path, number: int, line: str) -> RuleCase:
     return RuleCase(expect=expect, case=case_name, record=record, line=number)
 
 
+def case_failures(detection: Detection, cases: Iterable[RuleCase]) -> list[str]:
+    """Each case whose outcome differs from its ``expect``, checked both ways CloudWatch sees a record: the
+    parsed record and the one-line JSON message a metric filter reads. Empty list: every case passes."""
+    patterns = [compile_pattern(text) for text in detection.all_patterns]
+    failures = []
+    for case in cases:
+        message = json.dumps(case.record, separators=(",", ":"))
+        as_record = any(pattern.matches_json(case.record) for pattern in patterns)
+        as_message = any(pattern.matches(message) for pattern in patterns)
+        if as_record != case.should_match or as_message != case.should_match:
+            outcome = "matched" if as_record or as_message else "did not match"
+            failures.append(
+                f"{detection.id}: case on line {case.line} ({case.case!r}) expects {case.expect} but the "
+                f"rule {outcome}"
+            )
+    return failures
+
+
 # ------------------------------------------------------------------------------------------------- lookup
 
 

@@ -16,10 +16,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from detections.catalogue import CATALOGUE, Detection
+from detections.catalogue import Detection
 from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
 from stacks.constructs.alert_topic import AlertTopic
-from stacks.constructs.detection_alarms import DetectionAlarms
+from stacks.constructs.detection_alarms import DetectionAlarms, warn_about_disabled_controls
 from stacks.constructs.pipeline_health import PipelineHealth
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class AlertingStack(Stack):
-    """Alarms for every catalogue detection, the alert and health topics, and the forwarder.
+    """Alarms for every detection in use, the alert and health topics, and the forwarder.
+
+    The detections in use are ``config.detections_in_use`` (built-ins and the user's rules, minus the ids
+    switched off) unless a test passes its own list.
 
     Attributes:
         alerts_topic: SNS topic the detection alarms publish to (the forwarder subscribes).
@@ -45,11 +48,13 @@ class AlertingStack(Stack):
         *,
         config: BaselineConfig,
         trail_log_group: logs.ILogGroup,
-        detections: Sequence[Detection] = CATALOGUE,
+        detections: Sequence[Detection] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("security-baseline:component", "alerting")
+        in_use = tuple(config.detections_in_use if detections is None else detections)
+        warn_about_disabled_controls(self, config.disabled_compliance_detections)
 
         alerts = AlertTopic(
             self,
@@ -69,12 +74,13 @@ class AlertingStack(Stack):
                 alarm_name_prefix=config.alarms.name_prefix,
                 suppressions=config.suppressions,
                 log_retention_days=config.log_retention_days,
+                detections=in_use,
             ),
         )
         detection_alarms = DetectionAlarms(
             self,
             "DetectionAlarms",
-            detections=detections,
+            detections=in_use,
             log_group=trail_log_group,
             settings=config.alarms,
             alerts_topic=alerts.topic,

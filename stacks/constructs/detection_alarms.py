@@ -9,11 +9,12 @@ not breaching, and the tests assert exactly that for every alarm.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_logs as logs
@@ -91,6 +92,25 @@ def check_log_group_quotas(detections: Sequence[Detection], *, other_filters_on_
             "Fix: rewrite some patterns without %regex% (e.g. with wildcards '*'), or switch detections off "
             "(baseline.detections.disabled)."
         )
+
+
+def disabled_control_warning(detection: Detection) -> str:
+    """What switching off a detection that carries compliance controls costs, and how to undo it."""
+    security_hub = [c for c in detection.controls if c.startswith("CloudWatch.")]
+    named = ", ".join(security_hub + [c for c in detection.controls if c not in security_hub])
+    return (
+        f"baseline.detections.disabled: {detection.id!r} is switched off, so its metric filter and alarm are "
+        f"not deployed and these controls will FAIL for this account: {named}. Remove the id from "
+        "baseline.detections.disabled to pass them again."
+    )
+
+
+def warn_about_disabled_controls(scope: Construct, disabled: Iterable[Detection]) -> None:
+    """A CDK warning annotation (listed by `cdk synth`, fails `--strict`) and a line on stderr for each."""
+    for detection in disabled:
+        message = disabled_control_warning(detection)
+        Annotations.of(scope).add_warning_v2(f"security-baseline:detection-disabled:{detection.id}", message)
+        print(f"Warning: {message}", file=sys.stderr)
 
 
 def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:

@@ -271,5 +271,5 @@ def test_three_regex_terms_in_one_filter_pattern_fail_synth():
         CATALOGUE[1], id="regex-heavy", pattern="{ $.a = %x.*% && $.b = %y.*% && $.c = %z.*% }"
     )
 
-    with pytest.raises(MetricFilterQuotaError, match=r"regex-heavy .*too many regular expressions.*at most 2"):
+    with pytest.raises(MetricFilterQuotaError, match=r"regex-heavy .*too many regular expressions"):
         check_log_group_quotas([detection])

@@ -126,5 +126,5 @@ def test_limits_and_allowed_syntax_are_accepted(pattern: str) -> None:
         ("ERROR -DEBUG", 0),
     ],
 )
-def test_regex_count_comes_from_the_parsed_pattern_not_from_percent_signs(pattern: str, expected: int) -> None:
+def test_regex_count_comes_from_the_parsed_form_not_percent_signs(pattern: str, expected: int) -> None:
     assert compile_pattern(pattern).regex_count == expected
