@@ -162,6 +162,15 @@ def _detection(path: Path, data: Mapping[str, Any]) -> Detection:
         )
     missing = [name for name in _REQUIRED if name not in data]
     if missing:
+        sigma = data.get("sigma")
+        if isinstance(sigma, dict) and missing[0] in sigma:
+            raise RuleFileError(
+                path,
+                missing[0],
+                None,
+                "it is inside the [sigma] table (in TOML every key after a [table] line belongs to that "
+                "table); move [sigma] to the end of the file",
+            )
         raise RuleFileError(path, missing[0], None, "required field is missing; add it (see README, rules)")
     for name in _REQUIRED_TEXT:
         _text(path, name, data[name])
