@@ -16,7 +16,8 @@ Two groups of detections:
 * **Beyond CIS**: detections for threats the CIS set misses. Each one earns its place by catching a Stratus
   Red Team technique or a documented attack (named in ``description``). Unlike the CIS texts they require
   ``$.errorCode NOT EXISTS``: a denied attempt is already counted by ``unauthorized-api-calls``, and the page
-  should say that the change *happened*.
+  should say that the change *happened*. (The CloudTrail Insights detection is not about one call and has no
+  errorCode to test; it is on only when the trail has Insights: ``requires = "insights"``.)
 
 Severity follows PagerDuty (``critical`` > ``error`` > ``warning`` > ``info``): ``critical`` for root use and
 for blinding the main threat detector; ``error`` for changes that expose data or create persistence;
