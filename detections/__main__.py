@@ -8,7 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from detections import cli_backtest, cli_catalogue, cli_eventbridge, cli_investigate, cli_test_metric_filter
+from detections import (
+    cli_backtest,
+    cli_catalogue,
+    cli_eventbridge,
+    cli_investigate,
+    cli_rules,
+    cli_test_metric_filter,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_backtest.register(commands)
     cli_eventbridge.register(commands)
     cli_investigate.register(commands)
+    cli_rules.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))
 
