@@ -19,6 +19,12 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 from detections.suppressions import Suppression, parse_suppressions, suppressions_json
+from stacks.alarm_window import (
+    DEFAULT_TOLERATED_DELAY_MINUTES,
+    MAX_EVALUATION_WINDOW_SECONDS,
+    MIN_TOLERATED_DELAY_MINUTES,
+    evaluation_periods_for_delay,
+)
 
 CONTEXT_KEY = "baseline"
 
@@ -115,7 +121,7 @@ class InsightsSettings:
 @dataclass(frozen=True)
 class AlarmOverride:
     period_seconds: int | None = None
-    evaluation_periods: int | None = None
+    tolerated_delay_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ class AlarmSettings:
     namespace: str = "SecurityBaseline"
     name_prefix: str = "security-baseline-"
     period_seconds: int = 60
-    evaluation_periods: int = 1
+    # How late a CloudTrail record may reach the log group and still page (see stacks/alarm_window.py).
+    tolerated_delay_minutes: int = DEFAULT_TOLERATED_DELAY_MINUTES
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
 
 
@@ -220,7 +227,7 @@ DEFAULTS: dict[str, Any] = {
         "namespace": "SecurityBaseline",
         "namePrefix": "security-baseline-",
         "periodSeconds": 60,
-        "evaluationPeriods": 1,
+        "toleratedDelayMinutes": DEFAULT_TOLERATED_DELAY_MINUTES,
         "overrides": {},
     },
     "alertEmails": [],
@@ -238,7 +245,12 @@ DEFAULTS: dict[str, Any] = {
 _OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {"objectLock": {"mode": "GOVERNANCE", "days": 365}}
 #: Sections whose keys are free (validated later), with the shape of each value.
 _FREE_KEYED: dict[str, dict[str, Any]] = {
-    "alarms.overrides": {"periodSeconds": None, "evaluationPeriods": None}
+    "alarms.overrides": {"periodSeconds": None, "toleratedDelayMinutes": None}
+}
+#: Keys that were replaced: using the old name fails with the new one (relative key name -> replacement).
+_REPLACED_KEYS: dict[str, str] = {
+    "evaluationPeriods": "toleratedDelayMinutes (minutes of CloudTrail delivery delay to tolerate; "
+    "EvaluationPeriods is derived from it and periodSeconds, with DatapointsToAlarm 1)",
 }
 
 
@@ -271,6 +283,8 @@ def _merge(target: dict[str, Any], source: Mapping[str, Any], path: str) -> None
             _merge(entry, value, key_path)
             target[key] = entry
             continue
+        if key not in target and key in _REPLACED_KEYS and path.startswith(_path("alarms")):
+            raise ConfigError(key_path, value, f"this key was replaced by {_REPLACED_KEYS[key]}")
         if key not in target:
             raise ConfigError(
                 path + "." + str(key), value, f"unknown key under {path}; {_allowed_keys(target)}"
@@ -410,13 +424,28 @@ def _alarm_period(value: Any, path: str) -> int:
     return period
 
 
-def _evaluation_window(period: int, evaluations: int, path: str) -> None:
-    if period * evaluations > 86_400:
+def _tolerated_delay(value: Any, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < MIN_TOLERATED_DELAY_MINUTES:
         raise ConfigError(
             path,
-            evaluations,
-            f"periodSeconds x evaluationPeriods must be at most 86400 (one day); "
-            f"got {period} x {evaluations}",
+            value,
+            f"expected a whole number of minutes, at least {MIN_TOLERATED_DELAY_MINUTES} (CloudTrail's "
+            "documented average delivery delay); measure your trail's delay with the README's Logs "
+            "Insights query and set it above the maximum you see",
+        )
+    return value
+
+
+def _evaluation_window(period: int, delay_minutes: int, path: str) -> None:
+    evaluations = evaluation_periods_for_delay(delay_minutes * 60, period)
+    if period * evaluations > MAX_EVALUATION_WINDOW_SECONDS:
+        raise ConfigError(
+            path,
+            delay_minutes,
+            f"the alarm window periodSeconds x EvaluationPeriods must be at most "
+            f"{MAX_EVALUATION_WINDOW_SECONDS} s (one day, a CloudWatch limit); {delay_minutes} minutes at "
+            f"{period} s needs {evaluations} periods = {period * evaluations} s. Use a smaller "
+            "toleratedDelayMinutes or periodSeconds",
         )
 
 
@@ -698,8 +727,8 @@ def _catalogue_ids() -> tuple[str, ...]:
 
 def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
     period = _alarm_period(raw["periodSeconds"], _path("alarms", "periodSeconds"))
-    evaluations = _int(raw["evaluationPeriods"], _path("alarms", "evaluationPeriods"), minimum=1)
-    _evaluation_window(period, evaluations, _path("alarms", "evaluationPeriods"))
+    delay = _tolerated_delay(raw["toleratedDelayMinutes"], _path("alarms", "toleratedDelayMinutes"))
+    _evaluation_window(period, delay, _path("alarms", "toleratedDelayMinutes"))
     overrides_raw = raw["overrides"]
     if not isinstance(overrides_raw, Mapping):
         raise ConfigError(
@@ -717,14 +746,14 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
                 + ", ".join(known_ids[:3]),
             )
         override_period = _optional(override["periodSeconds"], f"{path}.periodSeconds", _alarm_period)
-        override_evaluations = _optional(
-            override["evaluationPeriods"], f"{path}.evaluationPeriods", lambda v, p: _int(v, p, minimum=1)
+        override_delay = _optional(
+            override["toleratedDelayMinutes"], f"{path}.toleratedDelayMinutes", _tolerated_delay
         )
         _evaluation_window(
-            override_period or period, override_evaluations or evaluations, f"{path}.evaluationPeriods"
+            override_period or period, override_delay or delay, f"{path}.toleratedDelayMinutes"
         )
         overrides[detection_id] = AlarmOverride(
-            period_seconds=override_period, evaluation_periods=override_evaluations
+            period_seconds=override_period, tolerated_delay_minutes=override_delay
         )
     return AlarmSettings(
         namespace=_str(
@@ -740,7 +769,7 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
             "up to 100 of letters, digits, . _ - / :",
         ),
         period_seconds=period,
-        evaluation_periods=evaluations,
+        tolerated_delay_minutes=delay,
         overrides=overrides,
     )
 
