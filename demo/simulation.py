@@ -127,7 +127,9 @@ class Simulation:
                     value = definition.default_value
                 else:
                     continue
-                self._samples.setdefault(key, []).append(ArrivingSample(event.timestamp, value, event.arrival))
+                self._samples.setdefault(key, []).append(
+                    ArrivingSample(event.timestamp, value, event.arrival)
+                )
             minute = bucket_start(event.arrival, 60)
             for metric in hit_metrics:
                 self.matched.setdefault(metric, []).append(event)

@@ -28,7 +28,7 @@ from typing import Literal
 
 from demo.alarm_evaluator import AlarmDefinition, Transition, bucket_start
 from demo.simulation import LogEvent
-from stacks.alarm_window import tolerated_delay_seconds
+from detections.alarm_window import tolerated_delay_seconds
 
 PATH_ALARM = "metric filter -> alarm"
 Coverage = Literal["raised", "open episode", "suppressed", "missed"]

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
-from detections.suppressions import Suppression, parse_suppressions, suppressions_json
-from stacks.alarm_window import (
+from detections.alarm_window import (
     DEFAULT_TOLERATED_DELAY_MINUTES,
     MAX_EVALUATION_WINDOW_SECONDS,
     MIN_TOLERATED_DELAY_MINUTES,
     evaluation_periods_for_delay,
 )
+from detections.suppressions import Suppression, parse_suppressions, suppressions_json
 
 CONTEXT_KEY = "baseline"
 
@@ -129,7 +129,7 @@ class AlarmSettings:
     namespace: str = "SecurityBaseline"
     name_prefix: str = "security-baseline-"
     period_seconds: int = 60
-    # How late a CloudTrail record may reach the log group and still page (see stacks/alarm_window.py).
+    # How late a CloudTrail record may reach the log group and still page (see detections/alarm_window.py).
     tolerated_delay_minutes: int = DEFAULT_TOLERATED_DELAY_MINUTES
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
 

@@ -21,7 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.alarm_window import evaluation_periods_for_delay
+from detections.alarm_window import evaluation_periods_for_delay
 from stacks.config import AlarmSettings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the catalogue is pure stdlib and imports nothing of ours
@@ -113,7 +113,7 @@ def check_log_group_quotas(detections: Sequence[Detection], *, other_filters_on_
 def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:
     """Period and evaluation periods for one detection: the per-detection override wins, field by field.
 
-    EvaluationPeriods is derived from the tolerated delivery delay (stacks/alarm_window.py), so a record
+    EvaluationPeriods is derived from the tolerated delivery delay (detections/alarm_window.py), so a record
     that reaches the log group up to that late still lands inside the window and pages.
     """
     override = settings.overrides.get(detection_id)
