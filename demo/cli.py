@@ -158,8 +158,8 @@ def run_demo(
 
     out("")
     out(
-        f"Timeline (simulated; times UTC; CloudTrail delivery delay model {result.delay_model}: a simulation, "
-        "see demo/delivery_delay.py)"
+        f"Timeline (simulated; times UTC; CloudTrail delivery delay model {result.delay_model}: "
+        "a simulation, see demo/delivery_delay.py)"
     )
     for line in timeline_lines(result, prefix):
         out(line)
