@@ -94,7 +94,7 @@ def compile_filters(filters: Sequence[MetricFilterDefinition]) -> list[CompiledF
 
 @dataclass(frozen=True)
 class MinuteStep:
-    """One simulated minute [start, end): the records that arrived in it and what the alarms did at ``end``."""
+    """One simulated minute [start, end): the records arriving in it and what the alarms did at ``end``."""
 
     start: datetime
     end: datetime
@@ -144,7 +144,8 @@ class Simulation:
             for alarm in self.alarms
         ]
         self.simulations = [
-            AlarmSimulation(alarm, arriving.visible) for alarm, arriving in zip(self.alarms, self._arriving)
+            AlarmSimulation(alarm, arriving.visible)
+            for alarm, arriving in zip(self.alarms, self._arriving, strict=True)
         ]
 
     def run(self, start: datetime, end: datetime) -> Iterator[MinuteStep]:
