@@ -97,8 +97,8 @@ def test_every_detection_alarm_can_fire_on_a_single_event_within_a_minute(synthe
 
     for detection in CATALOGUE:
         props = alarms[f"{PREFIX}{detection.id}"]
-        # Then a single match (Sum >= 1 in one 60 s period) anywhere in the last 20 periods is enough (a record
-        # delivered up to 19 minutes late still counts), and "no data" means "no match".
+        # Then a single match (Sum >= 1 in one 60 s period) anywhere in the last 20 periods is enough (a
+        # record delivered up to 19 minutes late still counts), and "no data" means "no match".
         assert props["Namespace"] == NAMESPACE
         assert props["MetricName"] == detection.id
         assert props["Statistic"] == "Sum"

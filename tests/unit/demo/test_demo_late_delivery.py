@@ -3,7 +3,6 @@ its limit reported, and the delay model held to the published figures it claims 
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,12 +153,6 @@ class TestTheDefectAndItsFix:
 
         assert [t.new_state for t in transitions] == ["ALARM", "OK"]  # one page for both
         assert [o.coverage for o in outcomes] == ["raised", "open episode"]
-
-
-def _step(transitions: list[Transition]) -> Any:
-    from demo.simulation import MinuteStep
-
-    return MinuteStep(T0, T0 + timedelta(minutes=1), (), {}, tuple(transitions))
 
 
 class TestTheWindowRule:
