@@ -130,9 +130,7 @@ class TestTheDefectAndItsFix:
         # Given the alarm fired but no page was accepted (the forwarder never ran)
         simulation, transitions = replay(NEW_ALARM, "fixed:6")
         result = RunResult(matched=simulation.matched, alarms=[NEW_ALARM], events=simulation.events)
-        result.steps = [
-            dataclasses.replace(step, transitions=tuple(transitions)) for step in [_step(transitions)]
-        ]
+        result.steps = [MinuteStep(T0, T0 + timedelta(minutes=1), (), {}, tuple(transitions))]
 
         problems = check_run(result)
 
