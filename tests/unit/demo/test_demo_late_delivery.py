@@ -21,7 +21,7 @@ from demo.cdk_out import MetricFilterDefinition
 from demo.checks import check_run
 from demo.delivery_delay import DelayModelError, delay_events, parse_delay_model
 from demo.pipeline import RunResult
-from demo.simulation import Simulation, compile_filters, simulated_window, to_log_events
+from demo.simulation import MinuteStep, Simulation, compile_filters, simulated_window, to_log_events
 from demo.time_to_page import EpisodePage, percentile, record_outcomes
 from detections.alarm_window import (
     DEFAULT_TOLERATED_DELAY_MINUTES,
