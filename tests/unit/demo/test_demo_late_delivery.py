@@ -4,6 +4,7 @@ its limit reported, and the delay model held to the published figures it claims 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -178,8 +179,22 @@ class TestTheWindowRule:
 class TestTheBenchmarkShortCutMatchesTheMinuteByMinuteEvaluator:
     @pytest.mark.parametrize(
         "definition",
-        [NEW_ALARM, OLD_ALARM, alarm(300, 1), alarm(86_400, 1)],
-        ids=["default 60x20", "previous 60x1", "CIS/LZA 300x1", "cloudposse 86400x1"],
+        [
+            NEW_ALARM,
+            OLD_ALARM,
+            alarm(300, 1),
+            alarm(86_400, 1),
+            replace(NEW_ALARM, extra_lookback_periods=0),
+            replace(alarm(300, 1), extra_lookback_periods=0),
+        ],
+        ids=[
+            "default 60x20",
+            "previous 60x1",
+            "CIS/LZA 300x1",
+            "cloudposse 86400x1",
+            "default, N-only look-back",
+            "300x1, N-only look-back",
+        ],
     )
     def test_on_a_sample_of_delays_from_the_published_model(self, definition: AlarmDefinition) -> None:
         model = parse_delay_model("published")
