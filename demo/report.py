@@ -58,7 +58,7 @@ def timeline_lines(result: RunResult, alarm_name_prefix: str) -> list[str]:
         elif index == 0 or steps[index - 1].events:
             next_busy = next((later for later in steps[index:] if later.events), None)
             until = f"until {_clock(next_busy.start)}" if next_busy else "until the end"
-            lines.append(f"{_clock(step.start):>6}  {0:>7}  (no records arrive {until})")
+            lines.append(f"{_clock(step.start):>6}  {0:>7}  (no records delivered {until})")
         for transition in step.transitions:
             name = transition.alarm.name.removeprefix(alarm_name_prefix)
             change = f"{transition.old_state} -> {transition.new_state}"
