@@ -439,13 +439,15 @@ def _tolerated_delay(value: Any, path: str) -> int:
 def _evaluation_window(period: int, delay_minutes: int, path: str) -> None:
     evaluations = evaluation_periods_for_delay(delay_minutes * 60, period)
     if period * evaluations > MAX_EVALUATION_WINDOW_SECONDS:
+        # The window is about delay + one period, so a longer period does not make room for a longer delay.
+        largest = (MAX_EVALUATION_WINDOW_SECONDS - period) // 60
         raise ConfigError(
             path,
             delay_minutes,
             f"the alarm window periodSeconds x EvaluationPeriods must be at most "
             f"{MAX_EVALUATION_WINDOW_SECONDS} s (one day, a CloudWatch limit); {delay_minutes} minutes at "
-            f"{period} s needs {evaluations} periods = {period * evaluations} s. Use a smaller "
-            "toleratedDelayMinutes or periodSeconds",
+            f"{period} s needs {evaluations} periods = {period * evaluations} s. At {period} s the "
+            f"largest toleratedDelayMinutes is {largest}",
         )
 
 

@@ -267,7 +267,7 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         "tolerated delay whose window exceeds a day",
         {"alarms": {"toleratedDelayMinutes": 1440}},
         {},
-        ["baseline.alarms.toleratedDelayMinutes", "1440", "at most 86400", "1441 periods"],
+        ["baseline.alarms.toleratedDelayMinutes", "1440", "at most 86400", "1441 periods", "largest", "1439"],
     ),
     (
         "override delay whose window exceeds a day at its period",
