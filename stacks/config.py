@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
+from detections.alarm_window import (
+    DEFAULT_TOLERATED_DELAY_MINUTES,
+    MAX_EVALUATION_WINDOW_SECONDS,
+    MIN_TOLERATED_DELAY_MINUTES,
+    evaluation_periods_for_delay,
+)
 from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.rule import Detection
 from detections.rule_files import load_rules
@@ -123,7 +129,7 @@ class DetectionSettings:
 @dataclass(frozen=True)
 class AlarmOverride:
     period_seconds: int | None = None
-    evaluation_periods: int | None = None
+    tolerated_delay_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,8 @@ class AlarmSettings:
     namespace: str = DEFAULT_NAMESPACE
     name_prefix: str = DEFAULT_ALARM_NAME_PREFIX
     period_seconds: int = 60
-    evaluation_periods: int = 1
+    # How late a CloudTrail record may reach the log group and still page (see detections/alarm_window.py).
+    tolerated_delay_minutes: int = DEFAULT_TOLERATED_DELAY_MINUTES
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
 
 
@@ -291,7 +298,7 @@ DEFAULTS: dict[str, Any] = {
         "namespace": DEFAULT_NAMESPACE,
         "namePrefix": DEFAULT_ALARM_NAME_PREFIX,
         "periodSeconds": 60,
-        "evaluationPeriods": 1,
+        "toleratedDelayMinutes": DEFAULT_TOLERATED_DELAY_MINUTES,
         "overrides": {},
     },
     "alertEmails": [],
@@ -311,7 +318,12 @@ DEFAULTS: dict[str, Any] = {
 _OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {"objectLock": {"mode": "GOVERNANCE", "days": 365}}
 #: Sections whose keys are free (validated later), with the shape of each value.
 _FREE_KEYED: dict[str, dict[str, Any]] = {
-    "alarms.overrides": {"periodSeconds": None, "evaluationPeriods": None}
+    "alarms.overrides": {"periodSeconds": None, "toleratedDelayMinutes": None}
+}
+#: Keys that were replaced: using the old name fails with the new one (relative key name -> replacement).
+_REPLACED_KEYS: dict[str, str] = {
+    "evaluationPeriods": "toleratedDelayMinutes (minutes of CloudTrail delivery delay to tolerate; "
+    "EvaluationPeriods is derived from it and periodSeconds, with DatapointsToAlarm 1)",
 }
 
 
@@ -344,6 +356,8 @@ def _merge(target: dict[str, Any], source: Mapping[str, Any], path: str) -> None
             _merge(entry, value, key_path)
             target[key] = entry
             continue
+        if key not in target and key in _REPLACED_KEYS and path.startswith(_path("alarms")):
+            raise ConfigError(key_path, value, f"this key was replaced by {_REPLACED_KEYS[key]}")
         if key not in target:
             raise ConfigError(
                 path + "." + str(key), value, f"unknown key under {path}; {_allowed_keys(target)}"
@@ -483,13 +497,30 @@ def _alarm_period(value: Any, path: str) -> int:
     return period
 
 
-def _evaluation_window(period: int, evaluations: int, path: str) -> None:
-    if period * evaluations > 86_400:
+def _tolerated_delay(value: Any, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < MIN_TOLERATED_DELAY_MINUTES:
         raise ConfigError(
             path,
-            evaluations,
-            f"periodSeconds x evaluationPeriods must be at most 86400 (one day); "
-            f"got {period} x {evaluations}",
+            value,
+            f"expected a whole number of minutes, at least {MIN_TOLERATED_DELAY_MINUTES} (CloudTrail's "
+            "documented average delivery delay); measure your trail's delay with the README's Logs "
+            "Insights query and set it above the maximum you see",
+        )
+    return value
+
+
+def _evaluation_window(period: int, delay_minutes: int, path: str) -> None:
+    evaluations = evaluation_periods_for_delay(delay_minutes * 60, period)
+    if period * evaluations > MAX_EVALUATION_WINDOW_SECONDS:
+        # The window is about delay + one period, so a longer period does not make room for a longer delay.
+        largest = (MAX_EVALUATION_WINDOW_SECONDS - period) // 60
+        raise ConfigError(
+            path,
+            delay_minutes,
+            f"the alarm window periodSeconds x EvaluationPeriods must be at most "
+            f"{MAX_EVALUATION_WINDOW_SECONDS} s (one day, a CloudWatch limit); {delay_minutes} minutes at "
+            f"{period} s needs {evaluations} periods = {period * evaluations} s. At {period} s the "
+            f"largest toleratedDelayMinutes is {largest}",
         )
 
 
@@ -872,8 +903,8 @@ def _known_detection_id(value: Any, path: str, known: list[str]) -> str:
 
 def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings:
     period = _alarm_period(raw["periodSeconds"], _path("alarms", "periodSeconds"))
-    evaluations = _int(raw["evaluationPeriods"], _path("alarms", "evaluationPeriods"), minimum=1)
-    _evaluation_window(period, evaluations, _path("alarms", "evaluationPeriods"))
+    delay = _tolerated_delay(raw["toleratedDelayMinutes"], _path("alarms", "toleratedDelayMinutes"))
+    _evaluation_window(period, delay, _path("alarms", "toleratedDelayMinutes"))
     overrides_raw = raw["overrides"]
     if not isinstance(overrides_raw, Mapping):
         raise ConfigError(
@@ -890,14 +921,14 @@ def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings
                 + ", ".join(known_ids[:3]),
             )
         override_period = _optional(override["periodSeconds"], f"{path}.periodSeconds", _alarm_period)
-        override_evaluations = _optional(
-            override["evaluationPeriods"], f"{path}.evaluationPeriods", lambda v, p: _int(v, p, minimum=1)
+        override_delay = _optional(
+            override["toleratedDelayMinutes"], f"{path}.toleratedDelayMinutes", _tolerated_delay
         )
         _evaluation_window(
-            override_period or period, override_evaluations or evaluations, f"{path}.evaluationPeriods"
+            override_period or period, override_delay or delay, f"{path}.toleratedDelayMinutes"
         )
         overrides[detection_id] = AlarmOverride(
-            period_seconds=override_period, evaluation_periods=override_evaluations
+            period_seconds=override_period, tolerated_delay_minutes=override_delay
         )
     return AlarmSettings(
         namespace=_str(
@@ -913,7 +944,7 @@ def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings
             "up to 100 of letters, digits, . _ - / :",
         ),
         period_seconds=period,
-        evaluation_periods=evaluations,
+        tolerated_delay_minutes=delay,
         overrides=overrides,
     )
 

@@ -66,7 +66,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "organizationTrail": True,
         "organizationId": "o-a1b2c3d4e5",
         "objectLock": {"mode": "COMPLIANCE", "days": 400},
-        "alarms": {"overrides": {"root-account-usage": {"periodSeconds": 300, "evaluationPeriods": 2}}},
+        "alarms": {"overrides": {"root-account-usage": {"periodSeconds": 300, "toleratedDelayMinutes": 5}}},
         "alertEmails": ["secops@example.com"],
         "health": {
             "emails": ["platform@example.com"],
