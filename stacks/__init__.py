@@ -8,7 +8,8 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
 
 from stacks.alerting_stack import AlertingStack
-from stacks.config import BaselineConfig
+from stacks.config import BaselineConfig, DeploymentTarget
+from stacks.deploy_role_stack import DeployRoleStack
 from stacks.trail_stack import AuditTrailStack
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,13 +17,32 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TRAIL_STACK_ID = "SecurityBaselineTrail"
 ALERTING_STACK_ID = "SecurityBaselineAlerting"
+DEPLOY_ROLE_STACK_ID = "SecurityBaselineDeployRole"
 
 
-def build_app(app: App, config: BaselineConfig) -> tuple[AuditTrailStack, AlertingStack]:
-    """Add the baseline's stacks to ``app``. Environment-agnostic unless ``homeRegion`` is configured."""
-    env = Environment(region=config.home_region) if config.home_region else None
+def build_app(
+    app: App, config: BaselineConfig, target: DeploymentTarget | None = None
+) -> tuple[AuditTrailStack, AlertingStack]:
+    """Add the baseline's stacks to ``app``. Environment-agnostic unless ``homeRegion`` is configured.
+
+    With a ``target`` (one of ``rollout.targets``, as the workflows select it) the baseline's stacks are bound
+    to its account and region, so the CLI assumes that account's bootstrap roles. Without one, and with
+    ``rollout.githubRepository`` configured, the deploy-role stack is added too: a person deploys it once,
+    the pipeline never does.
+    """
+    if target is not None:
+        env: Environment | None = Environment(account=target.account, region=target.region)
+    else:
+        env = Environment(region=config.home_region) if config.home_region else None
     trail = AuditTrailStack(app, TRAIL_STACK_ID, config=config, env=env)
     alerting = AlertingStack(app, ALERTING_STACK_ID, config=config, trail_log_group=trail.log_group, env=env)
+    if target is None and config.rollout.deploy_role_enabled:
+        DeployRoleStack(
+            app,
+            DEPLOY_ROLE_STACK_ID,
+            settings=config.rollout,
+            env=Environment(account=config.rollout.deploy_account, region=config.home_region),
+        )
     return trail, alerting
 
 
