@@ -14,7 +14,13 @@ SHELL := bash
 # This machine's pip configuration lists local mirrors that may not exist; pip warns once per package.
 QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
-.PHONY: setup demo test synth lint bench clean
+.PHONY: setup demo test synth lint lint-workflows compliance-report bench clean
+
+# actionlint without shellcheck/pyflakes: those are found on some machines (GitHub's runners) and not on others,
+# and `make test` must judge the workflows the same way everywhere.
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+CDK_OUT ?= cdk.out
+REPORT_DIR ?= compliance-report
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +48,7 @@ test: setup
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint-workflows
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -49,8 +56,15 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+lint-workflows:
+	$(BIN)/actionlint -shellcheck= -pyflakes= $(WORKFLOWS)
+
+# The compliance report (Markdown + JSON) generated from the synthesized templates and the scanners' verdicts.
+compliance-report: synth
+	$(BIN)/python -m compliance --cdk-out $(CDK_OUT) --output $(REPORT_DIR)
+
 bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out .pytest_cache compliance-report

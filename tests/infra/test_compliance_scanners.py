@@ -25,7 +25,14 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID, add_compliance_checks, build_app, nag_packs
+from stacks import (
+    ALERTING_STACK_ID,
+    DEPLOY_ROLE_STACK_ID,
+    TRAIL_STACK_ID,
+    add_compliance_checks,
+    build_app,
+    nag_packs,
+)
 from stacks.config import DEFAULTS, BaselineConfig
 from stacks.constructs import compliance
 from tests.infra.least_privilege import wildcard_grants
@@ -42,8 +49,12 @@ MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an exist
 
 
 def test_every_stack_of_build_app_is_in_the_assembly(deployable_app: SynthesizedApp) -> None:
-    # Given the app as build_app creates it in this configuration, Then the scanners below see both stacks.
-    assert set(deployable_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID}
+    # Given the app as build_app creates it in this configuration, Then the scanners below see every stack:
+    # the trail and alerting stacks, and the deploy-role stack when a GitHub repository is configured.
+    expected = {TRAIL_STACK_ID, ALERTING_STACK_ID}
+    if deployable_app.config.rollout.deploy_role_enabled:
+        expected.add(DEPLOY_ROLE_STACK_ID)
+    assert set(deployable_app.template_paths) == expected
     assert all(path.is_file() for path in deployable_app.template_paths.values())
 
 
@@ -381,7 +392,7 @@ def test_app_py_holds_the_real_entry_point_to_the_packs(
     import app as entry_point
     import stacks
 
-    def insecure_app(app: cdk.App, config: object) -> None:
+    def insecure_app(app: cdk.App, config: object, target: object = None) -> None:
         s3.Bucket(cdk.Stack(app, "Insecure"), "Bucket")
 
     monkeypatch.setattr(stacks, "build_app", insecure_app)
