@@ -142,7 +142,7 @@ def test_the_diff_role_may_only_assume_the_lookup_roles(template: Template) -> N
 def test_no_role_has_a_managed_aws_policy_or_a_wildcard(template: Template) -> None:
     for name in ("security-baseline-github-deploy", "security-baseline-github-diff"):
         assert "ManagedPolicyArns" not in _role(template, name)
-    assert wildcard_grants(template.to_json()) == []
+    assert wildcard_grants(dict(template.to_json())) == []
 
 
 def test_a_custom_qualifier_names_the_bootstrap_roles(cdk_context: dict[str, Any]) -> None:
