@@ -391,6 +391,7 @@ class Control:
     checkov: tuple[str, ...] = ()
     cdk_nag: tuple[str, ...] = ()
     limits: str = ""  # what a template cannot show about this control (printed with the verdict)
+    rules_apply_to: str = "AWS::CloudTrail::Trail"  # the resource type the named checkov/cdk-nag rules judge
 
 
 _CIS_TITLES = {
@@ -454,6 +455,7 @@ CONTROLS: tuple[Control, ...] = (
         "CloudTrail.6",
         "Ensure the S3 bucket used to store CloudTrail logs is not publicly accessible",
         cloudtrail_6,
+        rules_apply_to="AWS::S3::Bucket",
         checkov=_S3_PUBLIC,
         cdk_nag=(_NIST + "S3BucketLevelPublicAccessProhibited", _NIST + "S3BucketPublicReadProhibited"),
     ),
@@ -461,6 +463,7 @@ CONTROLS: tuple[Control, ...] = (
         "CloudTrail.7",
         "Ensure S3 bucket access logging is enabled on the CloudTrail S3 bucket",
         cloudtrail_7,
+        rules_apply_to="AWS::S3::Bucket",
         checkov=("CKV_AWS_18",),
         cdk_nag=("AwsSolutions-S1", _NIST + "S3BucketLoggingEnabled"),
     ),
@@ -472,6 +475,7 @@ CONTROLS: tuple[Control, ...] = (
         "CloudWatch.15",
         "CloudWatch alarms should have an action configured for the ALARM state",
         cloudwatch_15,
+        rules_apply_to="AWS::CloudWatch::Alarm",
         cdk_nag=(_NIST + "CloudWatchAlarmAction",),
         limits=_ACCOUNT_WIDE,
     ),
@@ -479,6 +483,7 @@ CONTROLS: tuple[Control, ...] = (
         "CloudWatch.16",
         "CloudWatch log groups should be retained for at least 1 year",
         cloudwatch_16,
+        rules_apply_to="AWS::Logs::LogGroup",
         checkov=("CKV_AWS_66",),
         cdk_nag=(_NIST + "CloudWatchLogGroupRetentionPeriod",),
         limits=_ACCOUNT_WIDE,
@@ -561,15 +566,17 @@ def _scanner_verdicts(
     verdicts: dict[str, Any] = {}
     for resource in resources:
         entry: dict[str, Any] = {}
+        judged = resource.type == control.rules_apply_to
         if run is not None:
             entry["cfn-lint"] = run.cfn_lint.get(resource.ref, []) or "no finding"
             if "checkov" in run.ran:
                 checks = run.checkov.get(resource.ref, {})
-                entry["checkov"] = {c: checks.get(c, "not applied") for c in control.checkov} or (
+                named = {c: checks.get(c, "not applied") for c in control.checkov} if judged else {}
+                entry["checkov"] = named or (
                     f"{sum(v == 'passed' for v in checks.values())} passed, "
                     f"{sum(v == 'failed' for v in checks.values())} failed"
                 )
-        if control.cdk_nag:
+        if control.cdk_nag and judged:
             acknowledged = assembly.acknowledgements.get(resource.construct_path or "", {})
             violations = run.cdk_nag_violations.get(resource.construct_path or "", []) if run else []
             entry["cdk-nag"] = {
