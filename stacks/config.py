@@ -54,7 +54,6 @@ _KMS_KEY_ID = re.compile(rf"^{_KMS_KEY_ID_TEXT}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _TRAIL_NAME = re.compile(r"^(?![\d.]+$)[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 _TRAIL_NAME_ADJACENT = re.compile(r"[._-]{2}")
-_REGION_NAME = re.compile(rf"^{_REGION}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9.\-_/#:]{1,255}$")
 _ALARM_PREFIX = re.compile(r"^[A-Za-z0-9._\-/:]{0,100}$")
@@ -517,9 +516,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
     home_region = _optional(
         raw["homeRegion"],
         _path("homeRegion"),
-        lambda v, p: _str(
-            v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1', or null (environment-agnostic)"
-        ),
+        lambda v, p: _region(v, p, or_else="or null (environment-agnostic)"),
     )
 
     retention = raw["logRetentionDays"]
@@ -912,13 +909,14 @@ def _account_id(value: Any, path: str) -> str:
     )
 
 
-def _region(value: Any, path: str) -> str:
+def _region(value: Any, path: str, or_else: str = "") -> str:
     if not isinstance(value, str) or value not in AWS_REGIONS:
         raise ConfigError(
             path,
             value,
-            "expected an existing AWS region name such as 'eu-west-1' (one of stacks.config.AWS_REGIONS; "
-            "a region launched after this release: add it there)",
+            "expected an existing AWS region name such as 'eu-west-1' "
+            + (or_else + " " if or_else else "")
+            + "(one of stacks.config.AWS_REGIONS; a region launched after this release: add it there)",
         )
     return value
 

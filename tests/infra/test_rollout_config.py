@@ -322,3 +322,10 @@ def test_app_py_stops_synth_on_the_issues_bad_configurations(case: str, tmp_path
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_home_region_is_checked_against_the_same_region_list() -> None:
+    # One list of regions for every region setting: a well-formed but non-existent home region fails too.
+    with pytest.raises(ConfigError, match=r"baseline\.homeRegion: 'eu-west-9' .*or null .*AWS_REGIONS"):
+        BaselineConfig.from_mapping({"homeRegion": "eu-west-9"})
+    assert BaselineConfig.from_mapping({"homeRegion": "us-gov-west-1"}).home_region == "us-gov-west-1"
