@@ -219,3 +219,49 @@ def test_the_script_appends_github_outputs_and_rejects_bad_config(
 
 def test_the_shipped_cdk_json_has_no_targets_so_ci_deploys_nothing_until_configured() -> None:
     assert rollout_matrix_main(["--cdk-json", str(REPO / "cdk.json")]) == 0
+
+
+# ---------------------------------------------------------------------------------------- SARIF outputs
+
+CFN_LINT = REPO / ".venv" / "bin" / "cfn-lint"
+CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
+# A bucket with a bad property value: cfn-lint reports it (E3012), checkov fails checks on it.
+FLAWED_TEMPLATE = {
+    "Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"ObjectLockEnabled": "sometimes"}}}
+}
+
+
+def _step_run(workflow: str, job: str, name: str) -> str:
+    step = next(s for s in _workflow(workflow)["jobs"][job]["steps"] if s.get("name") == name)
+    run: str = step["run"]
+    return run
+
+
+def test_the_cfn_lint_sarif_step_writes_sarif_with_the_findings(tmp_path: Path) -> None:
+    # Given the scan job's command, run here on a flawed template (cfn-lint[sarif] extra installed)
+    template = tmp_path / "Flawed.template.json"
+    template.write_text(json.dumps(FLAWED_TEMPLATE))
+    command = _step_run("pull-request.yml", "scan", "cfn-lint (SARIF)")
+    command = command.replace(".venv/bin/cfn-lint", str(CFN_LINT)).replace(
+        "cdk.out/*.template.json", str(template)
+    )
+    subprocess.run(command, shell=True, cwd=tmp_path, check=True, timeout=300)
+    sarif = json.loads((tmp_path / "cfn-lint.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    assert "E3012" in {result["ruleId"] for result in sarif["runs"][0]["results"]}
+
+
+@pytest.mark.skipif(not CHECKOV.exists(), reason=f"checkov venv missing ({CHECKOV}); `make setup` creates it")
+def test_the_checkov_sarif_step_writes_the_file_the_upload_step_names(tmp_path: Path) -> None:
+    (tmp_path / "cdk.out").mkdir()
+    (tmp_path / "cdk.out" / "Flawed.template.json").write_text(json.dumps(FLAWED_TEMPLATE))
+    command = " ".join(_step_run("pull-request.yml", "scan", "checkov (SARIF)").split())
+    command = command.replace(".venv-checkov/bin/checkov", str(CHECKOV))
+    subprocess.run(command, shell=True, cwd=tmp_path, check=True, timeout=300)
+    upload = next(
+        s
+        for s in _workflow("pull-request.yml")["jobs"]["scan"]["steps"]
+        if s.get("with", {}).get("category") == "checkov"
+    )
+    sarif = json.loads((tmp_path / upload["with"]["sarif_file"]).read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
