@@ -16,8 +16,6 @@ QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
 .PHONY: setup demo test synth lint lint-workflows compliance-report bench clean
 
-# actionlint without shellcheck/pyflakes: those are found on some machines (GitHub's runners) and not on others,
-# and `make test` must judge the workflows the same way everywhere.
 WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
 CDK_OUT ?= cdk.out
 REPORT_DIR ?= compliance-report
@@ -56,6 +54,8 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# actionlint without shellcheck/pyflakes: those are found on some machines (GitHub's runners) and not on others,
+# and `make test` must judge the workflows the same way everywhere.
 lint-workflows:
 	$(BIN)/actionlint -shellcheck= -pyflakes= $(WORKFLOWS)
 

@@ -84,6 +84,15 @@ class Assembly:
             raise ValueError(f"{directory} holds no CloudFormation stack (run `cdk synth` first)")
         return cls(directory, templates, paths, construct_paths, acknowledgements)
 
+    def acknowledged(self, resource: Resource) -> dict[str, str]:
+        """cdk-nag acknowledgements covering a resource: on its own construct or on an ancestor (an L2 whose
+        default child it is)."""
+        found: dict[str, str] = {}
+        parts = (resource.construct_path or "").split("/")
+        for end in range(1, len(parts) + 1):
+            found.update(self.acknowledgements.get("/".join(parts[:end]), {}))
+        return found
+
     def resources(self, resource_type: str) -> list[Resource]:
         return [
             Resource(
@@ -577,7 +586,7 @@ def _scanner_verdicts(
                     f"{sum(v == 'failed' for v in checks.values())} failed"
                 )
         if control.cdk_nag and judged:
-            acknowledged = assembly.acknowledgements.get(resource.construct_path or "", {})
+            acknowledged = assembly.acknowledged(resource)
             violations = run.cdk_nag_violations.get(resource.construct_path or "", []) if run else []
             entry["cdk-nag"] = {
                 rule: (

@@ -292,6 +292,13 @@ def test_acknowledgements_in_cdk_out_appear_with_their_reasons(synthesized_app: 
     acknowledged = {rule for rules in assembly.acknowledgements.values() for rule in rules}
     assert "NIST.800.53.R5-S3BucketReplicationEnabled" in acknowledged
     assert all(len(reason) > 40 for rules in assembly.acknowledgements.values() for reason in rules.values())
+    # An acknowledgement on an L2 construct covers the CloudFormation resource below it.
+    buckets = [
+        b for b in assembly.resources("AWS::S3::Bucket") if "AuditTrail/Bucket/" in (b.construct_path or "")
+    ]
+    (bucket,) = buckets
+    assert bucket.construct_path not in assembly.acknowledgements
+    assert "NIST.800.53.R5-S3BucketReplicationEnabled" in assembly.acknowledged(bucket)
 
 
 def test_the_cli_writes_markdown_and_json(synthesized_app: SynthesizedApp, tmp_path: Path) -> None:
