@@ -671,7 +671,15 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         pagerduty=pagerduty,
         forwarder=forwarder,
         suppressions=_suppressions(raw["suppressions"], pagerduty, alarms.name_prefix, trail_name),
-        rollout=_rollout(raw["rollout"], home_region=home_region, organization_id=organization_id),
+        rollout=_rollout(
+            raw["rollout"],
+            home_region=home_region,
+            organization_id=organization_id,
+            regional_keys={
+                _path("existingKmsKeyArn"): existing_kms_key_arn,
+                _path("pagerduty", "routingKeySecretKmsKeyArn"): pagerduty.routing_key_secret_kms_key_arn,
+            },
+        ),
     )
 
 
@@ -964,8 +972,14 @@ def _deployment_target(value: Any, path: str) -> DeploymentTarget:
 
 
 def _rollout(
-    raw: Mapping[str, Any], *, home_region: str | None, organization_id: str | None
+    raw: Mapping[str, Any],
+    *,
+    home_region: str | None,
+    organization_id: str | None,
+    regional_keys: Mapping[str, str | None],
 ) -> RolloutSettings:
+    """``regional_keys``: key path -> KMS key ARN (or None) of settings that tie a deployment to a region."""
+
     def path(*parts: str) -> str:
         return _path("rollout", *parts)
 
@@ -1015,6 +1029,16 @@ def _rollout(
                     target.region,
                     f"baseline.homeRegion pins every stack to {home_region}; deploy targets there, or set "
                     "homeRegion=null so each target's region is used",
+                )
+    for key_path, key_arn in regional_keys.items():
+        key_region = None if key_arn is None else key_arn.split(":")[3]
+        for index, target in enumerate(targets):
+            if key_region is not None and target.region != key_region:
+                raise ConfigError(
+                    path(f"targets[{index}]", "region"),
+                    target.region,
+                    f"{key_path} is a KMS key of {key_region}, and KMS keys are regional: deploy this target "
+                    f"in {key_region}, or give each region its own deployment and key",
                 )
     if targets and github_repository is None:
         raise ConfigError(

@@ -44,6 +44,8 @@ GOOD_ROLLOUT: dict[str, Any] = {
     },
 }
 ORGANIZATION_ID = "o-a1b2c3d4e5"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+US_TARGET = {"name": "prod-us", "account": "333344445555", "region": "us-east-1"}
 #: The partitions CDK deploys to here (cdk.json target-partitions: aws, aws-cn) plus GovCloud.
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
@@ -329,3 +331,25 @@ def test_home_region_is_checked_against_the_same_region_list() -> None:
     with pytest.raises(ConfigError, match=r"baseline\.homeRegion: 'eu-west-9' .*or null .*AWS_REGIONS"):
         BaselineConfig.from_mapping({"homeRegion": "eu-west-9"})
     assert BaselineConfig.from_mapping({"homeRegion": "us-gov-west-1"}).home_region == "us-gov-west-1"
+
+
+@pytest.mark.parametrize(
+    ("setting", "key_path"),
+    [
+        ({"existingKmsKeyArn": KEY_ARN}, "baseline.existingKmsKeyArn"),
+        (
+            {"pagerduty": {"routingKeySecretKmsKeyArn": KEY_ARN}},
+            "baseline.pagerduty.routingKeySecretKmsKeyArn",
+        ),
+    ],
+)
+def test_targets_in_another_region_than_a_reused_kms_key_are_refused(
+    setting: dict[str, Any], key_path: str
+) -> None:
+    rollout = {**GOOD_ROLLOUT, "targets": [*GOOD_ROLLOUT["targets"], US_TARGET]}
+    with pytest.raises(ConfigError) as error:
+        _config(rollout, **setting)
+    message = str(error.value)
+    assert message.startswith("baseline.rollout.targets[2].region: 'us-east-1'")
+    assert f"{key_path} is a KMS key of eu-west-1" in message
+    assert _config(GOOD_ROLLOUT, **setting).rollout.targets  # eu-west-1 targets are fine
