@@ -305,13 +305,8 @@ SYNTH_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(SYNTH_CASES))
-def test_app_py_stops_synth_on_the_issues_bad_configurations(case: str, tmp_path: Path) -> None:
-    overrides, expected = SYNTH_CASES[case]
-    context = cdk_json_context()
-    context["baseline"] = {**context["baseline"], "organizationId": ORGANIZATION_ID, "rollout": GOOD_ROLLOUT}
-    context.update({f"baseline.{key}": value for key, value in overrides.items()})
-    result = subprocess.run(
+def _app_py(context: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "app.py"],
         cwd=REPO,
         env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
@@ -320,6 +315,15 @@ def test_app_py_stops_synth_on_the_issues_bad_configurations(case: str, tmp_path
         timeout=300,
         check=False,
     )
+
+
+@pytest.mark.parametrize("case", list(SYNTH_CASES))
+def test_app_py_stops_synth_on_the_issues_bad_configurations(case: str, tmp_path: Path) -> None:
+    overrides, expected = SYNTH_CASES[case]
+    context = cdk_json_context()
+    context["baseline"] = {**context["baseline"], "organizationId": ORGANIZATION_ID, "rollout": GOOD_ROLLOUT}
+    context.update({f"baseline.{key}": value for key, value in overrides.items()})
+    result = _app_py(context, tmp_path)
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
@@ -353,3 +357,14 @@ def test_targets_in_another_region_than_a_reused_kms_key_are_refused(
     assert message.startswith("baseline.rollout.targets[2].region: 'us-east-1'")
     assert f"{key_path} is a KMS key of eu-west-1" in message
     assert _config(GOOD_ROLLOUT, **setting).rollout.targets  # eu-west-1 targets are fine
+
+
+def test_app_py_stops_synth_on_an_unknown_rollout_target(tmp_path: Path) -> None:
+    # What a deploy job passes (-c rolloutTarget=<name>) must name a configured target.
+    context = cdk_json_context()
+    context["baseline"] = {**context["baseline"], "organizationId": ORGANIZATION_ID, "rollout": GOOD_ROLLOUT}
+    context[ROLLOUT_TARGET_CONTEXT_KEY] = "production"
+    result = _app_py(context, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Configuration error: rolloutTarget: 'production' is not allowed" in result.stderr
+    assert "staging, prod-eu" in result.stderr and "Traceback" not in result.stderr
