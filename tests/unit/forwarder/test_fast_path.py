@@ -260,3 +260,18 @@ def test_the_detection_ids_of_the_catalogue_fit_the_dedup_key() -> None:
     event = parse_trail_event(envelope(guardduty_deleted()))
     assert len(episodes.fast_path_dedup_key(event, longest)) <= episodes.MAX_DEDUP_KEY
     assert get_detection("guardduty-disabled").resolve_policy == "manual"
+
+
+def test_a_bug_while_building_the_fast_path_page_still_pages() -> None:
+    import dataclasses
+
+    clock = Clock(60.0)
+    deps, posted, metrics = fast_deps(clock)
+    broken = dataclasses.replace(get_detection("guardduty-disabled"), controls=None)  # type: ignore[arg-type]
+    deps.fast_path_detections = (broken,)
+    assert forward_event(envelope(guardduty_deleted()), deps, clock) == {"outcomes": ["paged"]}
+    (page,) = posted
+    assert page["payload"]["class"] == "guardduty-disabled" and page["payload"]["severity"] == "critical"
+    problems = page["payload"]["custom_details"]["enrichment"]["problems"]
+    assert problems[0].startswith("building the page failed: TypeError")
+    assert metrics["EnrichmentFailures"] == 1
