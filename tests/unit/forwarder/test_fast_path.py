@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from detections.catalogue import CATALOGUE, get_detection
-from detections.fast_path import decide
+from detections.fast_path import decide, has_fast_path
 from detections.targets.eventbridge import eventbridge_envelope
 from lambdas.forwarder import episodes
 from lambdas.forwarder.enrichment import Place
@@ -102,6 +102,14 @@ def test_a_malformed_eventbridge_event_names_what_is_missing(change: Any, reason
 
 
 # --- identification ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("detection", CATALOGUE, ids=lambda d: d.id)
+def test_the_forwarders_cheap_fast_path_check_agrees_with_the_plan(detection: Any) -> None:
+    assert has_fast_path(detection) == decide(detection).enabled
+
+
+# --- the detection from the record (engine) ----------------------------------------------------------
 
 
 def test_the_engine_identifies_the_detection_from_the_record() -> None:
