@@ -203,6 +203,27 @@ def _fast_path_lines(template: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _stack_set_lines(template: dict[str, Any]) -> list[str]:
+    """The organization rollout: where the StackSet deploys and how many forwarding rules each instance has."""
+    lines: list[str] = []
+    for _, stack_set in _of_type(template, "AWS::CloudFormation::StackSet"):
+        p = stack_set["Properties"]
+        member = json.loads(p["TemplateBody"])
+        rules = _of_type(member, "AWS::Events::Rule")
+        for group in p.get("StackInstancesGroup", []):
+            targets = group["DeploymentTargets"]
+            excluded = targets.get("Accounts", []) if targets.get("AccountFilterType") == "DIFFERENCE" else []
+            lines.append(
+                f"  StackSet {p.get('StackSetName')} ({p['PermissionModel']}, automatic deployment "
+                f"{show(p.get('AutoDeployment', {}).get('Enabled', False))}): OUs "
+                f"{', '.join(targets.get('OrganizationalUnitIds', []))}"
+                + (f" except {', '.join(excluded)}" if excluded else "")
+                + f"; regions {', '.join(group['Regions'])}; {len(rules)} forwarding rules per account "
+                "and region"
+            )
+    return lines
+
+
 def summarize(cdk_out: Path) -> str:
     """The summary of every stack in ``cdk_out``: resource counts, trail settings, retention, detections."""
     templates = load_templates(Path(cdk_out))
@@ -213,7 +234,12 @@ def summarize(cdk_out: Path) -> str:
         lines.append("")
         lines.append(f"Stack {name}: {len(resources)} resources")
         lines += [f"  {count:3d} x {resource_type}" for resource_type, count in sorted(counts.items())]
-        detail = _trail_lines(template) + _alerting_lines(template) + _fast_path_lines(template)
+        detail = (
+            _trail_lines(template)
+            + _alerting_lines(template)
+            + _fast_path_lines(template)
+            + _stack_set_lines(template)
+        )
         if detail:
             lines.append("  --")
             lines += detail

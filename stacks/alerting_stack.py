@@ -90,7 +90,13 @@ class AlertingStack(Stack):
             alerts_topic=alerts.topic,
         )
         fast_path = (
-            FastPathRules(self, "FastPath", decisions=plan(in_use), forwarder=forwarder.function)
+            FastPathRules(
+                self,
+                "FastPath",
+                decisions=plan(in_use),
+                forwarder=forwarder.function,
+                organization_id=config.organization_id if config.rollout.organization.enabled else None,
+            )
             if config.fast_path.enabled
             else None
         )

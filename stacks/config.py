@@ -217,6 +217,15 @@ class OrganizationRolloutSettings:
     def enabled(self) -> bool:
         return self.central_account is not None
 
+    @property
+    def accounts_outside_the_stack_set(self) -> tuple[str, ...]:
+        """Accounts that get regional forwarding stacks of their own: the management account (StackSets never
+        deploy there) unless it is the central account, and ``member_accounts`` (a StackSet resource reaches
+        accounts only through their OU; list here only accounts outside ``member_organizational_units``)."""
+        management = self.management_account
+        outside = () if management is None or management == self.central_account else (management,)
+        return (*outside, *self.member_accounts)
+
 
 @dataclass(frozen=True)
 class RolloutSettings:
@@ -791,7 +800,31 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
     )
     if config.fast_path.enabled:
         _fast_path_plan_is_deployable(config.detections_in_use)
+    if config.rollout.organization.enabled:
+        _organization_fast_path_is_deployable(config)
     return config
+
+
+def _organization_fast_path_is_deployable(config: BaselineConfig) -> None:
+    """The organization rollout deploys the fast path's forwarding rules: the fast path must be on (which
+    pins the central bus to homeRegion), and the central account must forward its own events from every
+    region its members forward from (the StackSet excludes the central account)."""
+    if not config.fast_path.enabled:
+        raise ConfigError(
+            _path("fastPath", "enabled"),
+            False,
+            "baseline.rollout.organization forwards the members' fast-path events to the central account's "
+            "bus: set fastPath.enabled=true (and homeRegion), or rollout.organization.centralAccount=null",
+        )
+    organization = config.rollout.organization
+    for index, region in enumerate(organization.regions):
+        if region not in config.fast_path.regions:
+            raise ConfigError(
+                _path("rollout", "organization", f"regions[{index}]"),
+                region,
+                "the central account forwards its own events only from baseline.fastPath.regions "
+                f"({', '.join(config.fast_path.regions)}): add {region} there too, or remove it here",
+            )
 
 
 def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:

@@ -11,6 +11,7 @@ so the scanners also judge the templates of the opt-in features users switch on.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,25 @@ class SynthesizedApp:
     def template_paths(self) -> dict[str, Path]:
         """Stack name -> synthesized template file, for every stack in the cloud assembly."""
         return {stack.stack_name: Path(stack.template_full_path) for stack in self.assembly.stacks}
+
+    @property
+    def stack_set_template_paths(self) -> dict[str, Path]:
+        """ "<stack>/<StackSet logical id>" -> the StackSet's member template (its TemplateBody), written next
+        to the cloud assembly so the scanners judge what every member account deploys too."""
+        paths: dict[str, Path] = {}
+        for stack, path in self.template_paths.items():
+            for logical_id, resource in json.loads(path.read_text())["Resources"].items():
+                if resource["Type"] != "AWS::CloudFormation::StackSet":
+                    continue
+                member = self.outdir / f"{stack}-{logical_id}-member.template.json"
+                member.write_text(resource["Properties"]["TemplateBody"])
+                paths[f"{stack}/{logical_id}"] = member
+        return paths
+
+    @property
+    def scanned_template_paths(self) -> dict[str, Path]:
+        """Every template a deployment creates: the stacks' and their StackSets' member templates."""
+        return {**self.template_paths, **self.stack_set_template_paths}
 
 
 #: Non-default configurations (the "baseline" object of cdk.json) that, together, switch on every opt-in
@@ -110,8 +130,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "targets": [{"name": "prod-eu", "account": "111122223333", "region": "eu-west-1"}],
         },
     },
-    # Rolled out from CI: the deploy-role stack creating GitHub's OIDC provider, two targets in two
-    # accounts, and the organization settings (validated; the StackSet using them is not built yet).
+    # Rolled out from CI: the deploy-role stack creating GitHub's OIDC provider, two targets in two accounts.
     "ci-rollout": {
         "organizationId": "o-a1b2c3d4e5",
         "rollout": {
@@ -127,10 +146,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
                     "environment": "production",
                 },
             ],
+        },
+    },
+    # The fast path across an organization: the StackSet (member OUs, two regions) in the central account,
+    # its bus admitting the organization, and forwarding stacks for the management account and a member
+    # account outside the OUs.
+    "organization": {
+        "homeRegion": "eu-west-1",
+        "organizationId": "o-a1b2c3d4e5",
+        "fastPath": {"enabled": True, "regions": ["eu-west-1", "us-east-1"]},
+        "rollout": {
             "organization": {
                 "centralAccount": "333344445555",
                 "managementAccount": "999988887777",
-                "memberOrganizationalUnits": ["ou-ab12-cd34ef56"],
+                "memberOrganizationalUnits": ["ou-ab12-cd34ef56", "ou-ab12-77zz88yy"],
                 "memberAccounts": ["444455556666"],
                 "regions": ["eu-west-1", "us-east-1"],
             },
@@ -208,6 +237,12 @@ def synthesized_variant(name: str, tmp_path_factory: pytest.TempPathFactory) -> 
 def fast_path_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The "fast-path" variant (the same synthesis the scanners judge)."""
     return synthesized_variant("fast-path", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def organization_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The "organization" variant (the same synthesis the scanners judge)."""
+    return synthesized_variant("organization", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
