@@ -204,7 +204,7 @@ def _fast_path_lines(template: dict[str, Any]) -> list[str]:
 
 
 def _stack_set_lines(template: dict[str, Any]) -> list[str]:
-    """The organization rollout: where the StackSet deploys and how many forwarding rules each instance has."""
+    """The organization rollout: where the StackSet deploys, and the forwarding rules of each instance."""
     lines: list[str] = []
     for _, stack_set in _of_type(template, "AWS::CloudFormation::StackSet"):
         p = stack_set["Properties"]

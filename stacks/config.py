@@ -203,8 +203,9 @@ class OrganizationRolloutSettings:
     """Where the fast path reaches across an organization: validated here, consumed by the StackSet.
 
     ``central_account`` holds the trail and the alerting stack (and the bus the members forward to); the
-    StackSet targets ``member_organizational_units`` (and ``member_accounts``) in every region of
-    ``regions``. StackSets never deploy to the management account, which gets its own regional stacks.
+    StackSet targets ``member_organizational_units`` in every region of ``regions``. StackSets never deploy
+    to the management account, and a StackSet resource reaches accounts only through their OU: those and
+    ``member_accounts`` get regional stacks of their own (``accounts_outside_the_stack_set``).
     """
 
     central_account: str | None = None

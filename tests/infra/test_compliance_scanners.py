@@ -50,8 +50,8 @@ CFN_LINT = Path(sys.executable).parent / "cfn-lint"  # installed in the same ven
 MIN_REASON_LENGTH = 40  # a reason an auditor can act on, not "n/a"
 MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an existing bucket and key) passes 20
 #: Resource types checkov has no CloudFormation check for (none of its checks lists them, graph checks
-#: included): a template of only these passes nothing. A StackSet's member template (its TemplateBody) is
-#: scanned as a template of its own (SynthesizedApp.stack_set_template_paths), which is where its resources are.
+#: included): a template of only these passes nothing. A StackSet's resources are in its member template
+#: (TemplateBody), scanned as a template of its own (SynthesizedApp.stack_set_template_paths).
 CHECKOV_UNCHECKED_TYPES = frozenset({"AWS::CloudFormation::StackSet"})
 
 
