@@ -147,7 +147,7 @@ class FastPathRules(Construct):
                 },
             )
             # One bus policy document: two statements written at once would race (concurrent modification).
-            organization_policy.add_dependency(this_account_policy)
+            organization_policy.add_resource_dependency(this_account_policy)
         stack.add_metadata(
             FAST_PATH_METADATA_KEY,
             {
