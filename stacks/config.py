@@ -143,6 +143,32 @@ class ForwarderSettings:
     memory_mb: int = 512
 
 
+#: The regions every AWS account has enabled by default (opt-in regions are not): the default region values
+#: of the Athena table's partition projection. A region missing here cannot be queried; add opt-in regions.
+DEFAULT_TRAIL_REGIONS: tuple[str, ...] = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+#: Athena's smallest BytesScannedCutoffPerQuery (10 MB).
+ATHENA_MIN_BYTES_SCANNED_CUTOFF = 10_000_000
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    """The opt-in backtest table and workgroup (README, Backtest). Names live in detections/athena.py."""
+
+    enabled: bool = False
+    #: The workgroup cancels any query past this many bytes scanned ($5 per TB: 1 TB caps a query at $5).
+    bytes_scanned_cutoff_per_query: int = 1_000_000_000_000
+    results_expiration_days: int = 30
+    #: First day (yyyy/MM/dd) the table's date projection knows; days before it cannot be queried.
+    projection_start_date: str = "2024/01/01"
+    regions: tuple[str, ...] = DEFAULT_TRAIL_REGIONS
+    #: Account ids of the projection; empty: this account only (an organization trail must list them).
+    accounts: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     trail_name: str = "security-baseline"
@@ -162,6 +188,7 @@ class BaselineConfig:
     pagerduty: PagerDutySettings = PagerDutySettings()
     forwarder: ForwarderSettings = ForwarderSettings()
     suppressions: tuple[Suppression, ...] = ()
+    athena: AthenaSettings = AthenaSettings()
 
     @property
     def log_group_name(self) -> str:
@@ -226,6 +253,14 @@ DEFAULTS: dict[str, Any] = {
     },
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
+    "athena": {
+        "enabled": False,
+        "bytesScannedCutoffPerQuery": 1_000_000_000_000,
+        "resultsExpirationDays": 30,
+        "projectionStartDate": "2024/01/01",
+        "regions": list(DEFAULT_TRAIL_REGIONS),
+        "accounts": [],
+    },
 }
 
 #: Sections whose value may be null (off) or an object with these keys.
@@ -589,6 +624,59 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         pagerduty=pagerduty,
         forwarder=forwarder,
         suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name),
+        athena=_athena(raw["athena"], organization_trail),
+    )
+
+
+_PROJECTION_DATE = re.compile(r"^\d{4}/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])$")
+
+
+def _athena(raw: Mapping[str, Any], organization_trail: bool) -> AthenaSettings:
+    regions = _list(
+        raw["regions"],
+        _path("athena", "regions"),
+        lambda v, p: _str(v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1'"),
+        "region names",
+    )
+    if not regions or len(set(regions)) != len(regions):
+        raise ConfigError(
+            _path("athena", "regions"),
+            list(regions),
+            "expected a non-empty list of distinct region names: the regions the trail records that the "
+            "table's partition projection may read",
+        )
+    accounts = _list(
+        raw["accounts"],
+        _path("athena", "accounts"),
+        lambda v, p: _str(v, p, re.compile(rf"^{_ACCOUNT}$"), "a 12-digit AWS account id"),
+        "12-digit account ids",
+    )
+    enabled = _bool(raw["enabled"], _path("athena", "enabled"))
+    if enabled and organization_trail and not accounts:
+        raise ConfigError(
+            _path("athena", "accounts"),
+            [],
+            "an organization trail's table needs the member account ids its partition projection may read "
+            "(AWSLogs/<organizationId>/<account>/...); list them in baseline.athena.accounts",
+        )
+    return AthenaSettings(
+        enabled=enabled,
+        bytes_scanned_cutoff_per_query=_int(
+            raw["bytesScannedCutoffPerQuery"],
+            _path("athena", "bytesScannedCutoffPerQuery"),
+            minimum=ATHENA_MIN_BYTES_SCANNED_CUTOFF,
+        ),
+        results_expiration_days=_int(
+            raw["resultsExpirationDays"], _path("athena", "resultsExpirationDays"), minimum=1, maximum=3650
+        ),
+        projection_start_date=_str(
+            raw["projectionStartDate"],
+            _path("athena", "projectionStartDate"),
+            _PROJECTION_DATE,
+            "a date written yyyy/MM/dd (CloudTrail's key layout) such as '2024/01/01'",
+        ),
+        regions=regions,
+        accounts=accounts,
     )
 
 
@@ -783,6 +871,7 @@ __all__ = [
     "DEFAULTS",
     "AlarmOverride",
     "AlarmSettings",
+    "AthenaSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",
