@@ -311,10 +311,19 @@ class BacktestAthena(Construct):
 
 
 def _nag_bucket_arn(bucket: s3.IBucket) -> str:
-    """The bucket ARN as cdk-nag spells it in a finding id: ours by logical id, an imported one by name."""
-    if isinstance(bucket, s3.Bucket):
-        return f"<{Stack.of(bucket).get_logical_id(bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
-    return f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
+    """The bucket ARN as cdk-nag spells it in a finding id (Ref -> <Name>, GetAtt -> <Id.Attr>)."""
+
+    def spell(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if "Ref" in value:
+            return f"<{value['Ref']}>"
+        if "Fn::GetAtt" in value:
+            return f"<{'.'.join(value['Fn::GetAtt'])}>"
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(spell(part) for part in parts)
+
+    return spell(Stack.of(bucket).resolve(bucket.bucket_arn))
 
 
 def refusals_metadata(refused: list[SqlRefusal]) -> list[dict[str, Any]]:
