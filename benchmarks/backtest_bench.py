@@ -15,6 +15,7 @@ import argparse
 import io
 import os
 import pickle
+import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +31,13 @@ TARGET_RATIO = 1.7
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (the pool's workers, once shut down)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _pool_fixed_cost(workers: int) -> float:
@@ -48,15 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     single_times: list[float] = []
     pooled_times: list[float] = []
+    single_cpu: list[float] = []
+    pooled_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         files = generate_trail_files(Path(folder), args.records)
         for _ in range(args.rounds):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             replay([folder], output_format="json", summary=True, out=io.StringIO(), err=io.StringIO())
             single_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            single_cpu.append(_cpu_seconds() - cpu)
+            started, cpu = time.perf_counter(), _cpu_seconds()
             result = backtest_local([folder], args.workers)
             pooled_times.append(time.perf_counter() - started)
+            pooled_cpu.append(_cpu_seconds() - cpu)
         fixed = _pool_fixed_cost(args.workers)
         pickled = len(pickle.dumps(summarize_file(str(files[0]))))
     load_after = _load()
@@ -67,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"single-process replay (match --summary): {single:.2f} s  (rounds: {_seconds(single_times)})")
     print(f"process-pool backtest:                   {pooled:.2f} s  (rounds: {_seconds(pooled_times)})")
     print(f"ratio {ratio:.2f}x (target >= {TARGET_RATIO}x): {'met' if ratio >= TARGET_RATIO else 'NOT met'}")
+    # Equal CPU seconds mean the pool adds no work; then wall time is bounded by the cores it actually got.
+    best = pooled_times.index(pooled)
+    print(
+        f"CPU seconds (user+sys): single {single_cpu[single_times.index(single)]:.2f}, "
+        f"pool {pooled_cpu[best]:.2f} (parent + workers); cores the pool got: {pooled_cpu[best] / pooled:.2f}"
+    )
     print(f"pool fixed cost (start, one empty task each, shut down): {fixed:.3f} s")
     print(f"pickled per file result: {pickled:,} bytes")
     print(f"peak RSS of a worker: {result.peak_worker_rss_kib / 1024:.1f} MiB")
