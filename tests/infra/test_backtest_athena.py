@@ -72,7 +72,7 @@ def organization(cdk_context: dict[str, Any]) -> AuditTrailStack:
 
 
 def _only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
-    found = list(template.find_resources(resource_type).items())
+    found = [(key, dict(value)) for key, value in template.find_resources(resource_type).items()]
     assert len(found) == 1, f"expected one {resource_type}: {[k for k, _ in found]}"
     return found[0]
 
@@ -327,7 +327,7 @@ def test_refused_detections_are_listed_on_the_workgroup_and_in_the_synth_summary
     )
     monkeypatch.setattr(backtest_athena, "CATALOGUE", (*CATALOGUE, probe))
     stack = _trail_stack({"athena": {"enabled": True}}, cdk_context)
-    template = Template.from_stack(stack).to_json()
+    template = dict(Template.from_stack(stack).to_json())
     # Then it gets no saved query, the workgroup's metadata says why, and the synth summary shows it
     (workgroup,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Athena::WorkGroup"]
     refused = workgroup["Metadata"][ATHENA_REFUSALS_METADATA_KEY]
@@ -349,7 +349,7 @@ def test_refused_detections_are_listed_on_the_workgroup_and_in_the_synth_summary
 
 
 def test_query_policy_grants_named_actions_on_scoped_resources(organization: AuditTrailStack) -> None:
-    template = Template.from_stack(organization).to_json()
+    template = dict(Template.from_stack(organization).to_json())
     assert wildcard_grants(template) == []
     (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
