@@ -192,7 +192,8 @@ def _athena_lines(template: dict[str, Any]) -> list[str]:
         queries = _of_type(template, "AWS::Athena::NamedQuery")
         refused = workgroup.get("Metadata", {}).get(ATHENA_REFUSALS_METADATA_KEY, [])
         lines.append(
-            f"    {len(queries)} saved detection queries; {len(refused)} detections not expressible:"
+            f"    {len(queries)} saved detection queries; {len(refused)} detections not expressible"
+            + (":" if refused else "")
         )
         lines += [f"      {entry['detection']}: {entry['reason']}" for entry in refused]
     for _, table in _of_type(template, "AWS::Glue::Table"):
