@@ -341,7 +341,10 @@ def _render(expr: JsonExpr) -> str:
             return f"{expr.selector.text} {expr.operator}"
         return f"{expr.selector.text} {expr.operator} {_render_operand(expr.operand)}"
     joiner = " && " if isinstance(expr, JsonAnd) else " || "
-    return joiner.join(f"({_render(item)})" for item in expr.items)
+    # Only compound operands get parentheses: the 1024-character limit is tight for value lists.
+    return joiner.join(
+        f"({_render(item)})" if isinstance(item, JsonAnd | JsonOr) else _render(item) for item in expr.items
+    )
 
 
 def render(expr: JsonExpr) -> str:
@@ -364,6 +367,10 @@ def shape(expr: JsonExpr) -> object:
     return (type(expr).__name__, tuple(shape(item) for item in expr.items))
 
 
+def _excerpt(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 5] + " ... "
+
+
 def compile_expr(expr: Expr) -> FilterPattern:
     built = _to_json_expr(expr)
     text = render(built)
@@ -371,7 +378,7 @@ def compile_expr(expr: Expr) -> FilterPattern:
         pattern = compile_pattern(text)
     except FilterPatternError as error:
         raise Refusal(
-            f"CloudWatch would reject the filter pattern: {error.reason} (pattern: {text})"
+            f"CloudWatch would reject the filter pattern: {error.reason} (pattern: {_excerpt(text)})"
         ) from None
     if pattern.json_expression is None or shape(pattern.json_expression) != shape(built):
         raise Refusal(
@@ -459,6 +466,8 @@ def regex_sample(source: str) -> str | None:
                 out.append(chr(arg))
             elif name == "ANY":
                 out.append("a")
+            elif name == "NOT_LITERAL":
+                out.append("b" if chr(arg) == "a" else "a")
             elif name == "IN":
                 out.append(_class_sample(arg))
             elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
