@@ -168,8 +168,42 @@ def _to_expr(node: object, negated: bool = False) -> Expr:
     raise Refusal(f"condition element {type(node).__name__} has no filter-pattern equivalent")
 
 
+# Top-level fields of a CloudTrail record ("CloudTrail record contents", AWS CloudTrail User Guide:
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+CLOUDTRAIL_FIELDS = frozenset(
+    "eventTime eventVersion userIdentity eventSource eventName awsRegion sourceIPAddress userAgent errorCode "
+    "errorMessage requestParameters responseElements additionalEventData requestID eventID eventType "
+    "apiVersion managementEvent readOnly resources recipientAccountId serviceEventDetails sharedEventID "
+    "vpcEndpointId vpcEndpointAccountId eventCategory addendum sessionCredentialFromConsole edgeDeviceDetails "
+    "tlsDetails insightDetails".split()
+)
+# Fields that hold an object or an array: "If a property selector points to an array or object, the filter
+# pattern won't match" (filter pattern syntax), so a string or number condition on one can never fire.
+CLOUDTRAIL_OBJECT_FIELDS = frozenset(
+    "userIdentity userIdentity.sessionContext userIdentity.sessionContext.attributes "
+    "userIdentity.sessionContext.sessionIssuer userIdentity.sessionContext.webIdFederationData "
+    "requestParameters responseElements additionalEventData serviceEventDetails resources tlsDetails "
+    "edgeDeviceDetails insightDetails addendum".split()
+)
+
+
+def _check_field(field_name: str, value: object) -> None:
+    top = field_name.split(".")[0]
+    if top not in CLOUDTRAIL_FIELDS:
+        raise Refusal(
+            f"field {field_name!r}: {top!r} is not a field of a CloudTrail record, so the condition can never "
+            "hold on one; the rule was written for another log shape"
+        )
+    if field_name in CLOUDTRAIL_OBJECT_FIELDS and not isinstance(value, SigmaNull):
+        raise Refusal(
+            f"field {field_name!r} holds an object in CloudTrail records, and a filter pattern never matches "
+            "an object against a value; name the field inside it (e.g. requestParameters.<name>)"
+        )
+
+
 def _leaf(field_name: str, value: object) -> Leaf:
     _selector_steps(field_name)  # refuse field names a selector cannot address, early
+    _check_field(field_name, value)
     if isinstance(value, SigmaString):
         return Leaf(field_name, "string", _wildcard_text(field_name, value))
     if isinstance(value, SigmaNumber):

@@ -35,6 +35,8 @@ REFUSAL_REASONS = {
     "cidr_not_octet_aligned.yml": "/12 is not on an octet boundary",
     "keyword_search.yml": "keyword search (a value without a field)",
     "not_cloudtrail.yml": "only aws/cloudtrail rules",
+    "not_a_cloudtrail_field.yml": "'status' is not a field of a CloudTrail record",
+    "object_field_contains.yml": "'requestParameters' holds an object in CloudTrail records",
     "pattern_too_long.yml": f"the maximum is {MAX_PATTERN_LENGTH}",
     "regex_with_flag.yml": "with flags (ignorecase)",
     "regex_with_group.yml": "not supported in regular expressions (no groups)",
