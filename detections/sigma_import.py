@@ -171,19 +171,59 @@ def _to_expr(node: object, negated: bool = False) -> Expr:
 # Top-level fields of a CloudTrail record ("CloudTrail record contents", AWS CloudTrail User Guide:
 # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
 CLOUDTRAIL_FIELDS = frozenset(
-    "eventTime eventVersion userIdentity eventSource eventName awsRegion sourceIPAddress userAgent errorCode "
-    "errorMessage requestParameters responseElements additionalEventData requestID eventID eventType "
-    "apiVersion managementEvent readOnly resources recipientAccountId serviceEventDetails sharedEventID "
-    "vpcEndpointId vpcEndpointAccountId eventCategory addendum sessionCredentialFromConsole edgeDeviceDetails "
-    "tlsDetails insightDetails".split()
+    [
+        "eventTime",
+        "eventVersion",
+        "userIdentity",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "requestID",
+        "eventID",
+        "eventType",
+        "apiVersion",
+        "managementEvent",
+        "readOnly",
+        "resources",
+        "recipientAccountId",
+        "serviceEventDetails",
+        "sharedEventID",
+        "vpcEndpointId",
+        "vpcEndpointAccountId",
+        "eventCategory",
+        "addendum",
+        "sessionCredentialFromConsole",
+        "edgeDeviceDetails",
+        "tlsDetails",
+        "insightDetails",
+    ]
 )
 # Fields that hold an object or an array: "If a property selector points to an array or object, the filter
 # pattern won't match" (filter pattern syntax), so a string or number condition on one can never fire.
 CLOUDTRAIL_OBJECT_FIELDS = frozenset(
-    "userIdentity userIdentity.sessionContext userIdentity.sessionContext.attributes "
-    "userIdentity.sessionContext.sessionIssuer userIdentity.sessionContext.webIdFederationData "
-    "requestParameters responseElements additionalEventData serviceEventDetails resources tlsDetails "
-    "edgeDeviceDetails insightDetails addendum".split()
+    [
+        "userIdentity",
+        "userIdentity.sessionContext",
+        "userIdentity.sessionContext.attributes",
+        "userIdentity.sessionContext.sessionIssuer",
+        "userIdentity.sessionContext.webIdFederationData",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "serviceEventDetails",
+        "resources",
+        "tlsDetails",
+        "edgeDeviceDetails",
+        "insightDetails",
+        "addendum",
+    ]
 )
 
 
@@ -191,8 +231,8 @@ def _check_field(field_name: str, value: object) -> None:
     top = field_name.split(".")[0]
     if top not in CLOUDTRAIL_FIELDS:
         raise Refusal(
-            f"field {field_name!r}: {top!r} is not a field of a CloudTrail record, so the condition can never "
-            "hold on one; the rule was written for another log shape"
+            f"field {field_name!r}: {top!r} is not a field of a CloudTrail record, so the condition can "
+            "never hold on one; the rule was written for another log shape"
         )
     if field_name in CLOUDTRAIL_OBJECT_FIELDS and not isinstance(value, SigmaNull):
         raise Refusal(
