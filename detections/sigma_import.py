@@ -87,6 +87,7 @@ SEVERITY_BY_LEVEL: dict[str, str] = {
     "informational": "info",
 }
 MAX_POSITIVES = 8
+ID_MAX_CHARS = 60  # the rule files' id limit (detections/rules loader)
 MAX_DISJUNCTS = 256
 
 _SELECTOR_PART = re.compile(r"[A-Za-z0-9_\-]+\Z")
@@ -378,7 +379,8 @@ def _leaf_json(leaf: Leaf) -> JsonExpr:
     if not leaf.negated:
         return JsonCondition(selector, operator, operand)
     if leaf.kind == "string" and leaf.value == "*":
-        return absent  # `!= "*"` matches nothing: "not any value" is "no value"
+        # `!= "*"` matches nothing; "not any value" is "absent or null" (Sigma's '*' needs a non-null value).
+        return JsonOr((absent, JsonCondition(selector, "IS NULL", None)))
     if leaf.kind == "compare":
         return JsonOr((JsonCondition(selector, _NEGATED_COMPARISON[operator], operand), absent))
     return JsonOr((JsonCondition(selector, "!=", operand), absent))
@@ -718,6 +720,7 @@ class ImportedRule:
     pattern: str
     mitre_attack: tuple[str, ...]
     references: tuple[str, ...]
+    tags: tuple[str, ...]
     description: str
     runbook: str
     cases: list[Case] = field(default_factory=list)
@@ -727,7 +730,6 @@ class ImportedRule:
         lines = [
             f"# Imported from Sigma rule {self.sigma_id} ({self.source}) by "
             "`python -m detections import-sigma`.",
-            f"# sigma_id = {self.sigma_id}; sigma_level = {self.level}",
             f"id = {_toml_string(self.rule_id)}",
             f"title = {_toml_string(self.title)}",
             f"description = {_toml_string(self.description)}",
@@ -744,6 +746,12 @@ class ImportedRule:
             f"pattern = {_toml_string(self.pattern)}",
             "",
             f"runbook = {_toml_string(self.runbook)}",
+            "",
+            "[sigma]",
+            f"id = {_toml_string(self.sigma_id)}",
+            f"level = {_toml_string(self.level)}",
+            f"tags = [{', '.join(_toml_string(t) for t in self.tags)}]",
+            f"references = [{', '.join(_toml_string(r) for r in self.references)}]",
         ]
         return "\n".join(lines) + "\n"
 
@@ -758,7 +766,7 @@ def _toml_string(text: str) -> str:
 
 
 def slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].rstrip("-")
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:ID_MAX_CHARS].rstrip("-")
 
 
 def mitre_ids(tags: Iterable[object]) -> tuple[str, ...]:
@@ -818,6 +826,7 @@ def convert_rule(rule: SigmaRule, source: str) -> ImportedRule:
         pattern=pattern.source,
         mitre_attack=mitre_ids(rule.tags or []),
         references=references,
+        tags=tuple(str(tag) for tag in (rule.tags or [])),
         description=description,
         runbook=_runbook(rule, sigma_id),
         expression=expr,

@@ -61,6 +61,6 @@ def test_the_corpus_exercises_the_conversions_on_real_positives(
         "console_signin_token_from_cli",
         "kms_imported_key_material",
         "ebs_default_encryption_disabled",
-        "s3_bucket_deleted",
+        "storage_deleted",
         "bedrock_guardrail_deleted_or_updated",
     }, hits

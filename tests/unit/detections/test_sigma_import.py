@@ -74,6 +74,9 @@ def test_converted_rule_file_carries_the_sigma_metadata_and_a_valid_pattern(path
     assert data["runbook"].startswith("Imported Sigma rule (generic runbook")
     for reference in rule.references:
         assert reference in data["description"]
+    assert data["sigma"]["id"] == rule.sigma_id and data["sigma"]["level"] == rule.level
+    assert data["sigma"]["references"] == list(rule.references) and rule.references
+    assert any(tag.startswith("attack.t") for tag in data["sigma"]["tags"])
     assert len(rule.pattern) <= MAX_PATTERN_LENGTH
     compile_pattern(rule.pattern)  # CloudWatch's rules, as the engine checks them
 
@@ -104,6 +107,7 @@ def test_near_misses_cover_every_condition_of_the_first_positive() -> None:
     assert violated == [
         "near-miss: violates only 'eventName = \"GetSigninToken\"'",
         "near-miss: violates only 'eventSource = \"signin.amazonaws.com\"'",
+        "near-miss: violates only 'not errorCode = \"*\"'",
         "near-miss: violates only 'not userAgent = \"*Jersey/${project.version}*\"'",
     ]
 
