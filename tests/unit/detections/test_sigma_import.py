@@ -201,3 +201,27 @@ def test_pysigma_stays_out_of_what_the_lambda_imports() -> None:
     assert result.stdout.strip() == "[]"
     lambda_sources = "\n".join(p.read_text() for p in (REPO / "lambdas").rglob("*.py"))
     assert "sigma" not in lambda_sources
+
+
+# --- the catalogue's imported rules -----------------------------------------------------------------------
+
+CATALOGUE_RULES = Path(__file__).resolve().parents[3] / "detections" / "rules"
+
+
+def _imported_catalogue_rules() -> list[Path]:
+    return sorted(p for p in CATALOGUE_RULES.glob("*.toml") if "sigma" in tomllib.loads(p.read_text()))
+
+
+def test_the_catalogue_imports_sigma_rules_where_they_fit() -> None:
+    assert len(_imported_catalogue_rules()) >= 10
+
+
+@pytest.mark.parametrize("path", _imported_catalogue_rules(), ids=lambda p: p.stem)
+def test_imported_catalogue_rule_is_what_the_importer_makes_of_its_sigma_source(path: Path) -> None:
+    # The Sigma source (in sigma_rules/convertible, checked against the independent evaluator above and on the
+    # corpus) must still convert into exactly this rule file and these cases: no hand edits drift from it.
+    data = tomllib.loads(path.read_text())
+    sources = {converted(p).sigma_id: p for p in CONVERTIBLE}
+    rule = converted(sources[data["sigma"]["id"]])
+    assert path.read_text() == rule.toml()
+    assert path.with_name(f"{rule.rule_id}.cases.jsonl").read_text() == rule.cases_jsonl()
