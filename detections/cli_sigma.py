@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 from typing import TextIO
 
@@ -52,13 +53,18 @@ def import_sigma(paths: list[str], out_dir: Path, *, out: TextIO) -> int:
     from detections.sigma_import import import_file, sigma_files  # pySigma: only when the command runs
 
     converted = refused = 0
+    written: dict[str, str] = {}  # rule id -> Sigma id, for this run
     for path in sigma_files(paths):
         for outcome in import_file(path):
-            if outcome.rule is None:
-                refused += 1
-                out.write(f"refused {outcome.source} ({outcome.title}): {outcome.refusal}\n")
-                continue
             rule = outcome.rule
+            reason = (
+                outcome.refusal if rule is None else _id_clash(rule.rule_id, rule.sigma_id, out_dir, written)
+            )
+            if rule is None or reason:
+                refused += 1
+                out.write(f"refused {outcome.source} ({outcome.title}): {reason}\n")
+                continue
+            written[rule.rule_id] = rule.sigma_id
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / f"{rule.rule_id}.toml").write_text(rule.toml(), encoding="utf-8")
             (out_dir / f"{rule.rule_id}.cases.jsonl").write_text(rule.cases_jsonl(), encoding="utf-8")
@@ -66,3 +72,21 @@ def import_sigma(paths: list[str], out_dir: Path, *, out: TextIO) -> int:
             out.write(f"converted {outcome.source}: {rule.rule_id} ({len(rule.cases)} cases)\n")
     out.write(f"{converted} converted, {refused} refused\n")
     return EXIT_CONVERTED if converted else EXIT_NOTHING_CONVERTED
+
+
+def _id_clash(rule_id: str, sigma_id: str, out_dir: Path, written: dict[str, str]) -> str | None:
+    """Why writing ``rule_id`` would overwrite a different rule (ids come from titles), or None."""
+    if rule_id in written and written[rule_id] != sigma_id:
+        return (
+            f"id {rule_id!r} (from the title) is also the id of Sigma rule {written[rule_id]} in this run; "
+            "retitle one"
+        )
+    existing = out_dir / f"{rule_id}.toml"
+    if existing.is_file():
+        sigma = tomllib.loads(existing.read_text(encoding="utf-8")).get("sigma", {})
+        if sigma.get("id") != sigma_id:
+            return (
+                f"id {rule_id!r} (from the title) is already used by {existing}, not imported from this "
+                "rule; retitle it"
+            )
+    return None

@@ -225,3 +225,20 @@ def test_imported_catalogue_rule_is_what_the_importer_makes_of_its_sigma_source(
     rule = converted(sources[data["sigma"]["id"]])
     assert path.read_text() == rule.toml()
     assert path.with_name(f"{rule.rule_id}.cases.jsonl").read_text() == rule.cases_jsonl()
+
+
+def test_cli_never_overwrites_a_rule_that_was_not_imported_from_the_same_sigma_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = RULES / "convertible" / "region_enabled.yml"
+    rule = converted(source)
+    hand_written = tmp_path / f"{rule.rule_id}.toml"
+    hand_written.write_text('id = "opt-in-region-enabled"\n')
+    assert main(["import-sigma", str(source), "--out", str(tmp_path)]) == 1
+    assert "is already used by" in capsys.readouterr().out
+    assert hand_written.read_text() == 'id = "opt-in-region-enabled"\n'
+    hand_written.unlink()
+    assert main(["import-sigma", str(source), "--out", str(tmp_path)]) == 0
+    assert (
+        main(["import-sigma", str(source), "--out", str(tmp_path)]) == 0
+    )  # re-importing the same rule is fine
