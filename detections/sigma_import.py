@@ -522,6 +522,13 @@ def _set(record: dict[str, Any], field_name: str, value: object) -> None:
     node[last] = value
 
 
+def _get(record: dict[str, Any], field_name: str) -> object:
+    node: object = record
+    for part in field_name.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def _delete(record: dict[str, Any], field_name: str) -> None:
     node: object = record
     *parents, last = field_name.split(".")
@@ -591,8 +598,12 @@ def _class_text(item: tuple[Any, Any]) -> str:
     raise ValueError(name)
 
 
-def _satisfying_value(leaves: list[Leaf]) -> object:
-    """A value meeting every positive condition on one field (the result is verified by the caller)."""
+def _satisfying_value(leaves: list[Leaf], current: object = None) -> object:
+    """A value meeting every positive condition on one field (the result is verified by the caller).
+
+    ``current``: the base record's value; a ``contains`` value is embedded in it, so a user agent still
+    looks like one.
+    """
     exact = [leaf for leaf in leaves if leaf.kind == "string" and "*" not in str(leaf.value)]
     if exact:
         return str(exact[0].value)
@@ -607,6 +618,8 @@ def _satisfying_value(leaves: list[Leaf]) -> object:
     prefix = "".join(str(leaf.value)[:-1] for leaf in leaves if _mode(leaf) == "prefix")
     middle = " ".join(str(leaf.value)[1:-1] for leaf in leaves if _mode(leaf) == "contains")
     suffix = "".join(str(leaf.value)[1:] for leaf in leaves if _mode(leaf) == "suffix")
+    if middle and not prefix and not suffix and isinstance(current, str) and current:
+        return f"{current} {middle}"
     value = " ".join(part for part in (prefix, middle, suffix) if part)
     return value or "present"
 
@@ -658,7 +671,7 @@ def _record_for(disjunct: tuple[Leaf, ...]) -> dict[str, Any]:
     for field_name, leaves in by_field.items():
         positive = [leaf for leaf in leaves if not leaf.negated]
         if positive:
-            _set(record, field_name, _satisfying_value(positive))
+            _set(record, field_name, _satisfying_value(positive, _get(record, field_name)))
         elif all(compile_expr(leaf).matches_json(record) for leaf in leaves):
             continue  # the base record's own value already satisfies "not ...": keep it realistic
         elif any(leaf.kind == "null" for leaf in leaves):
