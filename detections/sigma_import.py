@@ -87,6 +87,8 @@ SEVERITY_BY_LEVEL: dict[str, str] = {
     "informational": "info",
 }
 MAX_POSITIVES = 8
+MAX_NEAR_MISSES = 12
+MIN_CASES = 3  # the catalogue's floor: three positives and three near-misses per built-in detection
 ID_MAX_CHARS = 60  # the rule files' id limit (detections/rules loader)
 MAX_DISJUNCTS = 256
 
@@ -681,39 +683,91 @@ def _record_for(disjunct: tuple[Leaf, ...]) -> dict[str, Any]:
     return record
 
 
-def generate_cases(expr: Expr, pattern: FilterPattern) -> list[Case]:
-    """Positives (one per disjunct, up to MAX_POSITIVES) and near-misses for the first positive.
+def _assumed_role(record: dict[str, Any]) -> dict[str, Any]:
+    variant = deepcopy(record)
+    variant["userIdentity"] = {
+        "type": "AssumedRole",
+        "principalId": "AROACKCEVSQ6C2EXAMPLE:session",
+        "arn": "arn:aws:sts::111122223333:assumed-role/operator/session",
+        "accountId": "111122223333",
+        "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": "AROACKCEVSQ6C2EXAMPLE",
+                "arn": "arn:aws:iam::111122223333:role/operator",
+                "accountId": "111122223333",
+                "userName": "operator",
+            },
+            "attributes": {"creationDate": "2024-05-02T09:00:00Z", "mfaAuthenticated": "true"},
+        },
+    }
+    return variant
 
-    A candidate goes in only if the engine agrees with the intent (a positive matches, a near-miss does not);
-    the labels are then proved against the independent Sigma evaluator by the differential test.
+
+def _other_region(record: dict[str, Any]) -> dict[str, Any]:
+    variant = deepcopy(record)
+    variant.update(
+        awsRegion="ap-southeast-2", sourceIPAddress="198.51.100.24", eventID=variant["eventID"][:-1] + "2"
+    )
+    return variant
+
+
+def _near_miss(positive: dict[str, Any], leaf: Leaf) -> dict[str, Any]:
+    near = deepcopy(positive)
+    if leaf.negated:
+        _set(near, leaf.field, _satisfying_value([leaf.negate()]))
+        return near
+    present, value = _violating_value(leaf)
+    if present:
+        _set(near, leaf.field, value)
+    else:
+        _delete(near, leaf.field)
+    return near
+
+
+def generate_cases(expr: Expr, pattern: FilterPattern) -> list[Case]:
+    """Positives and near-misses, at least :data:`MIN_CASES` of each where the rule allows it.
+
+    Positives: one per disjunct (up to MAX_POSITIVES), then the first one made by an assumed role and from
+    another region and address when the rule does not test those. Near-misses: for each positive, one per
+    condition, violating just that condition (each condition once). A candidate goes in only if the engine
+    agrees with the intent; the labels are then proved against the independent Sigma evaluator by the
+    differential test.
     """
-    cases: list[Case] = []
-    first: tuple[tuple[Leaf, ...], dict[str, Any]] | None = None
+    positives: list[tuple[str, tuple[Leaf, ...], dict[str, Any]]] = []
     for disjunct in _disjuncts(expr):
         record = _record_for(disjunct)
-        if not pattern.matches_json(record):
-            continue
-        first = first or (disjunct, record)
-        cases.append(Case("match", "satisfies " + " and ".join(leaf.describe() for leaf in disjunct), record))
-        if len(cases) >= MAX_POSITIVES:
+        if pattern.matches_json(record):
+            positives.append(
+                ("satisfies " + " and ".join(leaf.describe() for leaf in disjunct), disjunct, record)
+            )
+        if len(positives) >= MAX_POSITIVES:
             break
-    if first is None:
+    if not positives:
         raise Refusal(
             "the importer could not build a record that satisfies the rule, so it has no positive case"
         )
-    disjunct, positive = first
-    for leaf in disjunct:
-        near = deepcopy(positive)
-        if leaf.negated:
-            _set(near, leaf.field, _satisfying_value([leaf.negate()]))
-        else:
-            present, value = _violating_value(leaf)
-            if present:
-                _set(near, leaf.field, value)
-            else:
-                _delete(near, leaf.field)
-        if not pattern.matches_json(near):
-            cases.append(Case("no-match", f"near-miss: violates only '{leaf.describe()}'", near))
+    first_case, first_disjunct, first_record = positives[0]
+    for why, make in (
+        ("made by an assumed role", _assumed_role),
+        ("from another region and address", _other_region),
+    ):
+        if len(positives) >= MIN_CASES:
+            break
+        variant = make(first_record)
+        if pattern.matches_json(variant):
+            positives.append((f"{first_case}, {why}", first_disjunct, variant))
+    cases = [Case("match", why, record) for why, _, record in positives]
+    violated: set[str] = set()
+    for _, disjunct, record in positives:
+        for leaf in disjunct:
+            if leaf.describe() in violated or len(violated) >= MAX_NEAR_MISSES:
+                continue
+            near = _near_miss(record, leaf)
+            if not pattern.matches_json(near):
+                violated.add(leaf.describe())
+                cases.append(Case("no-match", f"near-miss: violates only '{leaf.describe()}'", near))
     return cases
 
 
