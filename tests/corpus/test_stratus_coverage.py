@@ -49,8 +49,8 @@ CAUGHT = {
 
 # Missed on purpose: each emits only calls that are routine in a working account, so a per-event page would be
 # noise. They need rate or behaviour baselines (e.g. GuardDuty), not a metric filter. (SSM GetParameters and
-# UpdateFunctionCode are caught since issue 15 by what is unusual about them: five or more decrypted names in one
-# call, and code replaced with an IAM user's long-term keys rather than by a deployment role.)
+# UpdateFunctionCode are caught since issue 15 by what is unusual about them: five or more decrypted names in
+# one call, and code replaced with an IAM user's long-term keys rather than by a deployment role.)
 MISSED = {
     "aws.credential-access.secretsmanager-retrieve-secrets": "GetSecretValue/ListSecrets: every workload "
     "reads secrets",
