@@ -14,7 +14,7 @@ SHELL := bash
 # This machine's pip configuration lists local mirrors that may not exist; pip warns once per package.
 QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
-.PHONY: setup demo test synth lint bench clean
+.PHONY: setup demo test unit infra integration e2e synth lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,19 @@ test: setup
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# One tier each, for iterating; `make test` (what CI runs) is all of them plus the linters.
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+infra: setup
+	$(BIN)/python -m pytest tests/infra
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+e2e: setup
+	$(BIN)/python -m pytest tests/e2e
 
 lint: setup
 	$(BIN)/ruff check .

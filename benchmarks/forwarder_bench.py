@@ -19,7 +19,7 @@ evidence, applies suppressions and trims the event.
    a warm-up; medians. The log group holds 1 matching record among 500 others inside the alarm's search
    window (an 18-minute window: ~28 management events a minute, a quiet account; a busy one writes far
    more, but on AWS that scan happens inside CloudWatch Logs, not in the forwarder). moto's scan of those
-   records runs in this process, so ``demo/moto_harness.py`` evaluates the pattern on each record parsed
+   records runs in this process, so ``testkit/moto_harness.py`` evaluates the pattern on each record parsed
    once (cached) rather than re-parsing all of them on every search. The FilterLogEvents pacing
    bucket is refilled before each of our alarms: this measures an alarm arriving at a warm container, not a
    burst (a burst is paced to one FilterLogEvents per second per container by design). Target: <= 3x.
@@ -144,16 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from demo.cdk_out import CloudAssemblyError
-    from demo.moto_harness import (
+    from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
+    from lambdas.forwarder import environment as forwarder_env
+    from testkit.lambda_context import FakeLambdaContext
+    from testkit.moto_harness import (
         REPO_ROOT,
-        FakeLambdaContext,
         MotoHarness,
         environment,
         find_deployed_forwarder,
         load_forwarder,
         stale_asset_files,
     )
-    from demo.pagerduty_receiver import PagerDutyReceiver
+    from testkit.pagerduty_receiver import PagerDutyReceiver
+    from testkit.scenarios import alarm_message, root_console_login, sns_event
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.forwarder_bench")
     parser.add_argument("--cold-runs", type=int, default=7)
@@ -173,18 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     with MotoHarness() as aws, PagerDutyReceiver() as pagerduty:
         env = {
             **aws.base_environment(),
-            "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
-            "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
-            "TRAIL_LOG_GROUP_NAME": "bench-trail",
-            "ROUTING_KEY_SECRET_NAME": "security-baseline/pagerduty-routing-key",
-            "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-            "DEAD_LETTER_QUEUE_URL": aws.create_queue("bench-dlq"),
-            "ALARM_NAME_PREFIX": "security-baseline-",
-            "SUPPRESSIONS": "[]",
+            **forwarder_env.forwarder_environment(
+                trail_log_group_name="bench-trail",
+                routing_key_secret_name=forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME,
+                pagerduty_events_url=pagerduty.events_url,
+                dead_letter_queue_url=aws.create_queue("bench-dlq"),
+                alarm_name_prefix=DEFAULT_ALARM_NAME_PREFIX,
+                metric_namespace=DEFAULT_NAMESPACE,
+                suppressions_json="[]",
+            ),
         }
         aws.create_log_group("bench-trail")
-        aws.create_secret("security-baseline/pagerduty-routing-key", "0123456789abcdef0123456789abcdef")
-        aws.put_cloudtrail_records("bench-trail", [*_background_records(500), _root_login()])
+        aws.create_secret(env[forwarder_env.ROUTING_KEY_SECRET_NAME], "0123456789abcdef0123456789abcdef")
+        aws.put_cloudtrail_records(
+            "bench-trail", [*_background_records(500), root_console_login("root-login")]
+        )
 
         # 1. cold start, fresh processes, alternating
         cold: dict[str, list[float]] = {f"{w}/{n}": [] for w in ("lambda", "local") for n in COLD_SNIPPETS}
@@ -211,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                     cold[f"{where}/{name}"].append(float(out.stdout.strip().splitlines()[-1]))
 
         # 2. warm time per alarm, in this process, alternating; 3. the least an enriching forwarder costs
-        event = _sns_event()
+        event = sns_event(alarm_message("root-account-usage"), message_id="bench")
         warm: dict[str, list[float]] = {"ours": [], "minimal": [], "enriching": [], "floor": []}
         with environment(env), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             forwarder = load_forwarder(code_root)
@@ -307,74 +313,17 @@ def _same_search_as_the_handler(event: dict[str, Any]) -> dict[str, Any]:
     """The FilterLogEvents parameters the handler uses for ``event`` (same pattern and window)."""
     from detections.catalogue import get_detection
     from lambdas.forwarder.enrichment import evaluation_window
+    from lambdas.forwarder.environment import TRAIL_LOG_GROUP_NAME
     from lambdas.forwarder.models import parse_lambda_event
 
     (notification,) = parse_lambda_event(event).notifications
     window = evaluation_window(notification)
     return {
-        "logGroupName": os.environ["TRAIL_LOG_GROUP_NAME"],
+        "logGroupName": os.environ[TRAIL_LOG_GROUP_NAME],
         "filterPattern": get_detection("root-account-usage").pattern,
         "startTime": window.start_ms,
         "endTime": window.end_ms,
         "limit": 100,
-    }
-
-
-def _sns_event() -> dict[str, Any]:
-    name = "security-baseline-root-account-usage"
-    message = {
-        "AlarmName": name,
-        "AlarmDescription": None,
-        "AWSAccountId": "123456789012",
-        "NewStateValue": "ALARM",
-        "NewStateReason": "Threshold Crossed",
-        "OldStateValue": "OK",
-        "StateChangeTime": "2026-11-24T06:21:05.123+0000",
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}",
-        "Trigger": {
-            "MetricName": "root-account-usage",
-            "Namespace": "SecurityBaseline",
-            "Statistic": "SUM",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": 1.0,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        },
-    }
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "Sns": {
-                    "MessageId": "bench",
-                    "Message": json.dumps(message),
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
-                },
-            }
-        ]
-    }
-
-
-def _root_login() -> dict[str, Any]:
-    return {
-        "eventVersion": "1.09",
-        "eventTime": "2026-11-24T06:20:10Z",
-        "eventSource": "signin.amazonaws.com",
-        "eventName": "ConsoleLogin",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "203.0.113.7",
-        "userAgent": "Mozilla/5.0",
-        "eventID": "root-login",
-        "eventType": "AwsConsoleSignIn",
-        "userIdentity": {
-            "type": "Root",
-            "arn": "arn:aws:iam::123456789012:root",
-            "accountId": "123456789012",
-        },
-        "additionalEventData": {"MFAUsed": "No"},
-        "responseElements": {"ConsoleLogin": "Success"},
-        "recipientAccountId": "123456789012",
     }
 
 

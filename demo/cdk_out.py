@@ -62,7 +62,7 @@ class FunctionDefinition:
     environment: dict[str, str]  # resolved to the physical names and ARNs in the assembly's account/region
     asset_dir: Path
     # The same variables as the template writes them (literal strings or intrinsics such as Ref), for a caller
-    # that stands its own resources in for the intrinsics (demo.moto_harness.forwarder_environment).
+    # that stands its own resources in for the intrinsics (testkit.moto_harness.forwarder_environment).
     template_environment: Mapping[str, Any]
 
 

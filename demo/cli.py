@@ -6,8 +6,6 @@ Exit status 1 when a page is missing or invalid, 2 when the app or the input can
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,11 +19,12 @@ from demo import scenario as builtin
 from demo.cdk_out import CloudAssemblyError, Deployment, load_deployment
 from demo.checks import check_run, pages_of
 from demo.events_input import dominant, place_in_ingestion_window, read_event_files
-from demo.moto_harness import HANDLER
 from demo.pipeline import RunResult, run_pipeline, write_requests
 from demo.report import pages_section, timeline_lines
 from demo.synth_summary import SummaryError, summarize
 from detections.catalogue import CATALOGUE
+from testkit.moto_harness import HANDLER
+from testkit.synth import synthesize
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CDK_OUT = REPO_ROOT / "cdk.out"
@@ -42,25 +41,6 @@ class DemoInput:
     notes: tuple[str, ...]
     window: tuple[datetime, datetime] | None = None
     account_alias: str | None = None
-
-
-def synthesize(cdk_out: Path) -> None:
-    """``cdk synth`` into ``cdk_out`` with the pinned CLI and Node (node_modules/.bin first on PATH)."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join(
-        [str(REPO_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), env["PATH"]]
-    )
-    env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    env.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
-    cdk = shutil.which("cdk", path=env["PATH"])
-    if cdk is None:
-        raise SystemExit("cdk CLI not found: run `make setup` (npm ci installs it into node_modules/.bin)")
-    subprocess.run(
-        [cdk, "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-    )
 
 
 def builtin_start(now: datetime) -> datetime:

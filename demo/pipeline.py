@@ -25,10 +25,10 @@ from urllib.parse import urlparse
 from demo.alarm_evaluator import Transition
 from demo.cdk_out import Deployment
 from demo.lambda_runtime import Invocation, LambdaProcess
-from demo.moto_harness import MotoHarness
 from demo.notifications import alarm_message, sns_lambda_event, sns_subject
-from demo.pagerduty_receiver import PagerDutyReceiver, RecordedRequest
 from demo.simulation import LogEvent, MinuteStep, Simulation, compile_filters, simulated_window, to_log_events
+from testkit.moto_harness import MotoHarness
+from testkit.pagerduty_receiver import PagerDutyReceiver, RecordedRequest
 
 # A made-up integration key in PagerDuty's format (32 alphanumerics); it only ever reaches the local receiver.
 DEMO_ROUTING_KEY = "LocalDemoRoutingKeyNotARealOne00"

@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from detections.fast_path import FAST_PATH_METADATA_KEY
+
 STACK_ARTIFACT = "aws:cloudformation:stack"
 
 
@@ -174,6 +176,33 @@ def _alerting_lines(template: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _fast_path_lines(template: dict[str, Any]) -> list[str]:
+    """Which detections page through EventBridge, why the others do not, and where events are forwarded."""
+    lines: list[str] = []
+    decisions = template.get("Metadata", {}).get(FAST_PATH_METADATA_KEY)
+    if decisions is None and _of_type(template, "AWS::Logs::MetricFilter"):
+        lines.append("  fast path: off (baseline.fastPath.enabled is false); the alarms are the only path")
+    if decisions is not None:
+        on = {k: v for k, v in decisions.items() if v["enabled"]}
+        lines.append(f"  fast path: {len(on)} of {len(decisions)} detections have an EventBridge rule")
+        for detection_id, decision in on.items():
+            read_only = " + read-only events" if decision["state"] != "ENABLED" else ""
+            kinds = ", ".join(
+                t.removeprefix("AWS ").removesuffix(" via CloudTrail") for t in decision["detailTypes"]
+            )
+            lines.append(f"    {detection_id}: {decision['reason']}; {kinds}{read_only}")
+        lines.append("  no fast path:")
+        lines += [f"    {k}: {v['reason']}" for k, v in decisions.items() if not v["enabled"]]
+    for _, rule in _of_type(template, "AWS::Events::Rule"):
+        p = rule["Properties"]
+        for target in p.get("Targets", []):
+            if "event-bus/" in show(target.get("Arn", "")):
+                lines.append(
+                    f"  forwards to {show(target['Arn'])}: {p.get('Description', '')}, state {p['State']}"
+                )
+    return lines
+
+
 def summarize(cdk_out: Path) -> str:
     """The summary of every stack in ``cdk_out``: resource counts, trail settings, retention, detections."""
     templates = load_templates(Path(cdk_out))
@@ -184,7 +213,7 @@ def summarize(cdk_out: Path) -> str:
         lines.append("")
         lines.append(f"Stack {name}: {len(resources)} resources")
         lines += [f"  {count:3d} x {resource_type}" for resource_type, count in sorted(counts.items())]
-        detail = _trail_lines(template) + _alerting_lines(template)
+        detail = _trail_lines(template) + _alerting_lines(template) + _fast_path_lines(template)
         if detail:
             lines.append("  --")
             lines += detail

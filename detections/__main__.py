@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from detections import cli_catalogue, cli_sigma, cli_test_metric_filter
+from detections import cli_backtest, cli_catalogue, cli_eventbridge, cli_sigma, cli_test_metric_filter
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_test_metric_filter.register(commands)
     cli_catalogue.register(commands)
+    cli_backtest.register(commands)
+    cli_eventbridge.register(commands)
     cli_sigma.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))

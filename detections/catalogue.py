@@ -36,10 +36,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from detections import naming
+
 Severity = Literal["critical", "error", "warning", "info"]
 ResolvePolicy = Literal["resolve_on_ok", "manual"]
 
-#: Keys a ``summary_template`` may use (the forwarder fills them from the matching CloudTrail record).
+#: Keys a ``summary_template`` may use: exactly the ones the forwarder fills from the matching CloudTrail
+#: records (lambdas/forwarder/page.py builds its values from this tuple).
 SUMMARY_FIELDS: tuple[str, ...] = (
     "title",
     "principal",
@@ -69,7 +72,7 @@ class Detection:
 
     @property
     def metric_name(self) -> str:
-        return self.id
+        return naming.metric_name(self.id)
 
     @property
     def all_patterns(self) -> tuple[str, ...]:

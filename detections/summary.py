@@ -39,18 +39,50 @@ class DetectionStats:
     last_seen: str | None = None
     principals: Counter[str] = field(default_factory=Counter)
     source_ips: Counter[str] = field(default_factory=Counter)
+    #: Matches per UTC day ("2023-07-10", the first 10 characters of eventTime; "unknown" without one).
+    days: Counter[str] = field(default_factory=Counter)
 
     def add(self, record: Mapping[str, object]) -> None:
-        self.count += 1
         event_time = _text(record, "eventTime")
-        if event_time is not None:
-            # ISO 8601 UTC timestamps ("2023-07-10T11:42:44Z") order correctly as strings.
-            if self.first_seen is None or event_time < self.first_seen:
-                self.first_seen = event_time
-            if self.last_seen is None or event_time > self.last_seen:
-                self.last_seen = event_time
-        self.principals[principal_of(record)] += 1
-        self.source_ips[_text(record, "sourceIPAddress") or "unknown"] += 1
+        self.add_group(
+            1,
+            event_time,
+            event_time,
+            principal_of(record),
+            _text(record, "sourceIPAddress") or "unknown",
+            event_time[:10] if event_time is not None else "unknown",
+        )
+
+    def add_group(
+        self,
+        count: int,
+        first_seen: str | None,
+        last_seen: str | None,
+        principal: str,
+        source_ip: str,
+        day: str,
+    ) -> None:
+        """``count`` matches sharing principal, source IP and day (one record, or one row of a GROUP BY)."""
+        self.count += count
+        # ISO 8601 UTC timestamps ("2023-07-10T11:42:44Z") order correctly as strings.
+        if first_seen is not None and (self.first_seen is None or first_seen < self.first_seen):
+            self.first_seen = first_seen
+        if last_seen is not None and (self.last_seen is None or last_seen > self.last_seen):
+            self.last_seen = last_seen
+        self.principals[principal] += count
+        self.source_ips[source_ip] += count
+        self.days[day] += count
+
+    def merge(self, other: DetectionStats) -> None:
+        """Fold in the stats of a later part of the same replay (counters keep first-seen order)."""
+        self.count += other.count
+        if other.first_seen is not None and (self.first_seen is None or other.first_seen < self.first_seen):
+            self.first_seen = other.first_seen
+        if other.last_seen is not None and (self.last_seen is None or other.last_seen > self.last_seen):
+            self.last_seen = other.last_seen
+        self.principals.update(other.principals)
+        self.source_ips.update(other.source_ips)
+        self.days.update(other.days)
 
 
 @dataclass
@@ -73,6 +105,14 @@ class ReplaySummary:
             self.matched_records += 1
         for detection_id in matches:
             self.stats[detection_id].add(record)
+
+    def merge(self, other: ReplaySummary) -> None:
+        """Fold in the summary of the files that follow (merged in file order: the sequential result)."""
+        self.records += other.records
+        self.matched_records += other.matched_records
+        self.failed_files += other.failed_files
+        for detection_id, stats in other.stats.items():
+            self.stats.setdefault(detection_id, DetectionStats()).merge(stats)
 
     @property
     def total_matches(self) -> int:
@@ -103,6 +143,7 @@ def summary_to_dict(summary: ReplaySummary, top: int = TOP_N) -> dict[str, objec
                 "topSourceIPs": [
                     {"sourceIPAddress": ip, "count": n} for ip, n in stats.source_ips.most_common(top)
                 ],
+                "matchesPerDay": dict(sorted(stats.days.items())),
             }
             for detection_id, stats in ranked
         ],
@@ -132,6 +173,12 @@ def format_summary(summary: ReplaySummary, top: int = 3) -> str:
         addresses = ", ".join(f"{a['sourceIPAddress']} ({a['count']})" for a in entry["topSourceIPs"])
         lines.append(f"    principals: {principals}")
         lines.append(f"    source IPs: {addresses}")
+        per_day = entry["matchesPerDay"]
+        busiest = sorted(per_day.items(), key=lambda item: (-item[1], item[0]))[:top]
+        lines.append(
+            f"    days with matches: {len(per_day)}; busiest: "
+            + ", ".join(f"{day} ({count})" for day, count in busiest)
+        )
     if silent:
         lines.extend(["", f"No matches ({len(silent)}): {', '.join(silent)}"])
     return "\n".join(lines)

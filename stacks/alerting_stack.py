@@ -17,9 +17,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from detections.catalogue import CATALOGUE, Detection
+from detections.fast_path import plan
 from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
 from stacks.constructs.alert_topic import AlertTopic
 from stacks.constructs.detection_alarms import DetectionAlarms
+from stacks.constructs.fast_path import FastPathRules
 from stacks.constructs.pipeline_health import PipelineHealth
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +38,7 @@ class AlertingStack(Stack):
         dead_letter_queue: where undeliverable alerts are parked.
         alarms: detection id -> that detection's alarm.
         health_alarms: short name -> self-monitoring alarm.
+        fast_path: the fast path's EventBridge rules (None when baseline.fastPath.enabled is false).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class AlertingStack(Stack):
                 forwarder=config.forwarder,
                 pagerduty=config.pagerduty,
                 alarm_name_prefix=config.alarms.name_prefix,
+                metric_namespace=config.alarms.namespace,
                 suppressions=config.suppressions,
                 log_retention_days=config.log_retention_days,
             ),
@@ -79,6 +83,11 @@ class AlertingStack(Stack):
             settings=config.alarms,
             alerts_topic=alerts.topic,
         )
+        fast_path = (
+            FastPathRules(self, "FastPath", decisions=plan(detections), forwarder=forwarder.function)
+            if config.fast_path.enabled
+            else None
+        )
         health = PipelineHealth(
             self,
             "PipelineHealth",
@@ -88,6 +97,7 @@ class AlertingStack(Stack):
             dead_letter_queue=forwarder.dead_letter_queue,
             trail_log_group=trail_log_group,
             alerts_topic=alerts.topic,
+            fast_path_dead_letter_queue=fast_path.dead_letter_queue if fast_path else None,
         )
 
         self.alerts_topic: sns.Topic = alerts.topic
@@ -96,3 +106,4 @@ class AlertingStack(Stack):
         self.dead_letter_queue: sqs.Queue = forwarder.dead_letter_queue
         self.alarms: dict[str, cloudwatch.Alarm] = detection_alarms.alarms
         self.health_alarms: dict[str, cloudwatch.Alarm] = health.alarms
+        self.fast_path: FastPathRules | None = fast_path

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
+from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.suppressions import Suppression, parse_suppressions, suppressions_json
+from lambdas.forwarder import environment as forwarder_env
 
 CONTEXT_KEY = "baseline"
 
@@ -27,14 +29,6 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
-#: Lambda caps the whole environment (all names + values) at 4 KB.
-LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
-# Room for a slow secret read, one bounded evidence search and one PagerDuty attempt (see the forwarder).
-MIN_FORWARDER_TIMEOUT_SECONDS = 30
-#: Room kept for the forwarder's other variables: measured 122 bytes of fixed names and values, plus the
-#: dead-letter queue URL known only at deploy time (~130 bytes with account, region and generated name);
-#: the rest is headroom for settings added later (log level, tracing).
-_OTHER_FORWARDER_ENV_BYTES = 900
 
 _PARTITION = r"aws(?:-[a-z]+)*"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
@@ -120,8 +114,8 @@ class AlarmOverride:
 
 @dataclass(frozen=True)
 class AlarmSettings:
-    namespace: str = "SecurityBaseline"
-    name_prefix: str = "security-baseline-"
+    namespace: str = DEFAULT_NAMESPACE
+    name_prefix: str = DEFAULT_ALARM_NAME_PREFIX
     period_seconds: int = 60
     evaluation_periods: int = 1
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
@@ -136,7 +130,7 @@ class HealthSettings:
 
 @dataclass(frozen=True)
 class PagerDutySettings:
-    routing_key_secret_name: str = "security-baseline/pagerduty-routing-key"
+    routing_key_secret_name: str = forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # The customer-managed key encrypting the secret; None: the secret uses aws/secretsmanager.
     routing_key_secret_kms_key_arn: str | None = None
@@ -147,6 +141,28 @@ class ForwarderSettings:
     reserved_concurrency: int = 5
     timeout_seconds: int = 60
     memory_mb: int = 512
+
+
+#: The regions every new AWS account has enabled (those launched before 20 March 2019; later ones are opt-in):
+#: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+DEFAULT_ENABLED_REGIONS: tuple[str, ...] = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FastPathSettings:
+    """EventBridge rules paging within seconds of the API call (see detections/fast_path.py).
+
+    ``regions``: every region whose CloudTrail events must reach the home region's rules; the home region
+    itself may be listed and gets the per-detection rules, every other region one forwarding stack.
+    """
+
+    # Off until the forwarder accepts EventBridge events (issue 11, items 5-7); the lead flips the default.
+    enabled: bool = False
+    regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,14 @@ class BaselineConfig:
     pagerduty: PagerDutySettings = PagerDutySettings()
     forwarder: ForwarderSettings = ForwarderSettings()
     suppressions: tuple[Suppression, ...] = ()
+    fast_path: FastPathSettings = FastPathSettings()
+
+    @property
+    def fast_path_forwarding_regions(self) -> tuple[str, ...]:
+        """The regions that get a forwarding stack: every fast-path region but the home region."""
+        if not self.fast_path.enabled:
+            return ()
+        return tuple(region for region in self.fast_path.regions if region != self.home_region)
 
     @property
     def log_group_name(self) -> str:
@@ -217,8 +241,8 @@ DEFAULTS: dict[str, Any] = {
     "existingKmsKeyArn": None,
     "existingBucketName": None,
     "alarms": {
-        "namespace": "SecurityBaseline",
-        "namePrefix": "security-baseline-",
+        "namespace": DEFAULT_NAMESPACE,
+        "namePrefix": DEFAULT_ALARM_NAME_PREFIX,
         "periodSeconds": 60,
         "evaluationPeriods": 1,
         "overrides": {},
@@ -226,12 +250,13 @@ DEFAULTS: dict[str, Any] = {
     "alertEmails": [],
     "health": {"emails": [], "httpsEndpoints": [], "trailSilenceMinutes": 60},
     "pagerduty": {
-        "routingKeySecretName": "security-baseline/pagerduty-routing-key",
+        "routingKeySecretName": forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME,
         "eventsUrl": "https://events.pagerduty.com/v2/enqueue",
         "routingKeySecretKmsKeyArn": None,
     },
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
+    "fastPath": {"enabled": False, "regions": list(DEFAULT_ENABLED_REGIONS)},
 }
 
 #: Sections whose value may be null (off) or an object with these keys.
@@ -571,7 +596,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         timeout_seconds=_int(
             forwarder_raw["timeoutSeconds"],
             _path("forwarder", "timeoutSeconds"),
-            minimum=MIN_FORWARDER_TIMEOUT_SECONDS,
+            minimum=forwarder_env.MIN_TIMEOUT_SECONDS,
             maximum=900,
         ),
         memory_mb=_int(forwarder_raw["memoryMb"], _path("forwarder", "memoryMb"), minimum=128, maximum=10240),
@@ -594,8 +619,40 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         health=health,
         pagerduty=pagerduty,
         forwarder=forwarder,
-        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms.name_prefix, trail_name),
+        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name),
+        fast_path=_fast_path(raw["fastPath"], home_region),
     )
+
+
+def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:
+    enabled = _bool(raw["enabled"], _path("fastPath", "enabled"))
+    regions = _list(
+        raw["regions"],
+        _path("fastPath", "regions"),
+        lambda v, p: _str(v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1'"),
+        "region names",
+    )
+    duplicates = sorted({region for region in regions if regions.count(region) > 1})
+    if duplicates:
+        raise ConfigError(
+            _path("fastPath", "regions"), list(regions), f"list each region once ({duplicates})"
+        )
+    if enabled and home_region is None:
+        raise ConfigError(
+            _path("fastPath", "enabled"),
+            enabled,
+            "the fast path forwards every region's events to the home region's event bus, so it needs "
+            "baseline.homeRegion (e.g. 'eu-west-1'); set homeRegion or fastPath.enabled=false",
+        )
+    if enabled:
+        _fast_path_plan_is_deployable()
+    if enabled and not regions:
+        raise ConfigError(
+            _path("fastPath", "regions"),
+            [],
+            "list at least the home region, or set fastPath.enabled=false",
+        )
+    return FastPathSettings(enabled=enabled, regions=regions)
 
 
 def _object_lock(
@@ -690,6 +747,16 @@ def _secret_kms_key_arn(value: Any, path: str, secret_name: str, home_region: st
     return value
 
 
+def _fast_path_plan_is_deployable() -> None:
+    from detections.catalogue import CATALOGUE
+    from detections.fast_path import FastPathError, plan
+
+    try:
+        plan(CATALOGUE)
+    except FastPathError as error:
+        raise ConfigError(_path("fastPath", "enabled"), True, str(error)) from None
+
+
 def _catalogue_ids() -> tuple[str, ...]:
     from detections.catalogue import CATALOGUE
 
@@ -746,7 +813,7 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
 
 
 def _suppressions(
-    raw: Any, pagerduty: PagerDutySettings, alarm_prefix: str, trail_name: str
+    raw: Any, pagerduty: PagerDutySettings, alarms: AlarmSettings, trail_name: str
 ) -> tuple[Suppression, ...]:
     path = _path("suppressions")
     try:
@@ -761,26 +828,23 @@ def _suppressions(
                 suppression.detection,
                 "expected a catalogue detection id (see `python -m detections list`)",
             )
-    encoded = suppressions_json(suppressions)
-    known = (
-        len("SUPPRESSIONS")
-        + len(encoded)
-        + len("ROUTING_KEY_SECRET_NAME")
-        + len(pagerduty.routing_key_secret_name)
-        + len("PAGERDUTY_EVENTS_URL")
-        + len(pagerduty.events_url)
-        + len("ALARM_NAME_PREFIX")
-        + len(alarm_prefix)
-        + len("TRAIL_LOG_GROUP_NAME")
-        + len(f"/aws/cloudtrail/{trail_name}")
+    environment = forwarder_env.forwarder_environment(
+        trail_log_group_name=f"/aws/cloudtrail/{trail_name}",
+        routing_key_secret_name=pagerduty.routing_key_secret_name,
+        pagerduty_events_url=pagerduty.events_url,
+        dead_letter_queue_url="",  # resolved at deploy time: inside UNKNOWN_AT_SYNTH_BYTES
+        alarm_name_prefix=alarms.name_prefix,
+        metric_namespace=alarms.namespace,
+        suppressions_json=suppressions_json(suppressions),
     )
-    budget = LAMBDA_ENVIRONMENT_LIMIT_BYTES - _OTHER_FORWARDER_ENV_BYTES
-    if known > budget:
+    needed = forwarder_env.environment_bytes(environment) + forwarder_env.UNKNOWN_AT_SYNTH_BYTES
+    if needed > forwarder_env.LAMBDA_ENVIRONMENT_LIMIT_BYTES:
         raise ConfigError(
             path,
-            f"{len(suppressions)} suppressions ({len(encoded.encode())} bytes of JSON)",
-            f"the forwarder's environment would need about {known + _OTHER_FORWARDER_ENV_BYTES} bytes, "
-            f"over Lambda's {LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables; "
+            f"{len(suppressions)} suppressions "
+            f"({len(environment[forwarder_env.SUPPRESSIONS].encode())} bytes of JSON)",
+            f"the forwarder's environment would need about {needed} bytes, "
+            f"over Lambda's {forwarder_env.LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit for all variables; "
             "shorten the reasons, remove expired "
             "suppressions, or merge them with wider patterns",
         )
@@ -790,11 +854,13 @@ def _suppressions(
 __all__ = [
     "CLOUDWATCH_RETENTION_DAYS",
     "DEFAULTS",
+    "DEFAULT_ENABLED_REGIONS",
     "AlarmOverride",
     "AlarmSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",
+    "FastPathSettings",
     "ForwarderSettings",
     "HealthSettings",
     "InsightsSettings",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.cli import synthesize
+from testkit.synth import synthesize
 
 
 @pytest.fixture(scope="session")

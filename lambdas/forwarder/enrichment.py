@@ -1,6 +1,6 @@
-"""Pure enrichment: which detection an alarm is, what to do with it, and what the CloudTrail evidence says.
+"""Pure enrichment: what the CloudTrail evidence behind an alarm says, and where a responder looks next.
 
-No I/O and no environment reads here: the handler fetches (evidence.py) and delivers (pagerduty.py).
+No I/O and no environment reads here: evidence.py fetches the records, page.py composes the page from them.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypedDict
+from typing import TypedDict
 from urllib.parse import quote
 
-from detections.catalogue import Detection
+from detections.catalogue import SUMMARY_FIELDS
 from detections.suppressions import Suppression, is_suppressed
 from lambdas.forwarder.models import AlarmNotification, mapping_or_empty
 
@@ -53,57 +53,6 @@ _RESOURCE_KEYS = (
     "dBInstanceIdentifier",
     "snapshotId",
 )
-
-
-# --- mapping and decisions -------------------------------------------------------------------------------
-
-
-def map_to_detection(
-    notification: AlarmNotification, prefix: str, lookup: Callable[[str], Detection]
-) -> Detection | None:
-    """AlarmName minus the configured prefix, else the "[id]" that starts the description; None if neither."""
-    candidates = []
-    if prefix and notification.alarm_name.startswith(prefix):
-        candidates.append(notification.alarm_name[len(prefix) :])
-    description = notification.description or ""
-    if description.startswith("[") and "]" in description:
-        candidates.append(description[1 : description.index("]")])
-    for candidate in candidates:
-        try:
-            return lookup(candidate)
-        except KeyError:
-            continue
-    return None
-
-
-ActionKind = Literal["trigger", "resolve", "ignore", "dead-letter"]
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: ActionKind
-    reason: str
-
-
-def decide(notification: AlarmNotification, detection: Detection | None) -> Decision:
-    """What this state change means for PagerDuty. See README "dedup keys and episodes"."""
-    state = notification.new_state
-    if detection is None:
-        if state == "ALARM":
-            return Decision(
-                "trigger", "alarm not in the catalogue: degraded page so a security alarm is not lost"
-            )
-        return Decision("dead-letter", f"alarm not in the catalogue and state {state}: no policy to apply")
-    if state == "ALARM":
-        return Decision("trigger", "alarm entered ALARM")
-    if state == "OK" and detection.resolve_policy == "resolve_on_ok":
-        # Also after INSUFFICIENT_DATA: the stack sends no INSUFFICIENT_DATA notifications, so ALARM ->
-        # INSUFFICIENT_DATA -> OK reaches us as "OK after INSUFFICIENT_DATA" while the alert is still open.
-        # A resolve for a key with no open alert is a no-op in PagerDuty, so resolving is always safe.
-        return Decision("resolve", f"alarm returned to OK (from {notification.old_state}); resolves on OK")
-    if state == "OK":
-        return Decision("ignore", "detection resolve policy is manual: a responder resolves the incident")
-    return Decision("ignore", "INSUFFICIENT_DATA neither opens nor closes an episode")
 
 
 # --- evidence --------------------------------------------------------------------------------------------
@@ -360,7 +309,7 @@ def summary_fields(
     principals = Counter(principal_display(principal_of(r)) for r in records)
     ips = Counter(_str(r.get("sourceIPAddress")) for r in records if r.get("sourceIPAddress"))
     names = Counter(_str(r.get("eventName")) for r in records if r.get("eventName"))
-    return {
+    values = {
         "title": title,
         "principal": _top(principals),
         "source_ip": _top(ips),
@@ -369,6 +318,8 @@ def summary_fields(
         "event_name": _top(names),
         "count": str(count),
     }
+    # The catalogue's SUMMARY_FIELDS is the contract templates are checked against: fill exactly those.
+    return {name: values[name] for name in SUMMARY_FIELDS}
 
 
 def _top(counter: Counter) -> str:

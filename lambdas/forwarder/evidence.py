@@ -24,13 +24,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.forwarder.budget import Deadline
 from lambdas.forwarder.enrichment import Evidence, Window
-
-# The logs client's timeouts (handler.py builds its botocore Config from these). One FilterLogEvents call can
-# take up to their sum, so the caller's budget only lets a call start when that much time is left.
-FILTER_LOG_EVENTS_CONNECT_TIMEOUT = 2
-FILTER_LOG_EVENTS_READ_TIMEOUT = 10
-FILTER_LOG_EVENTS_MAX_SECONDS = FILTER_LOG_EVENTS_CONNECT_TIMEOUT + FILTER_LOG_EVENTS_READ_TIMEOUT
+from lambdas.forwarder.ports import LogsPort, PacerPort
 
 _THROTTLING_CODES = {"ThrottlingException", "LimitExceededException", "TooManyRequestsException"}
 _RETRYABLE_CODES = _THROTTLING_CODES | {
@@ -61,7 +57,7 @@ class RatePacer:
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate_per_second)
             self._stamp = now
             wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate_per_second
-            if wait > 0 and wait >= remaining_seconds():
+            if wait > 0 and not Deadline.of(remaining_seconds).allows_wait(wait):
                 return False
             self._tokens -= 1  # may go negative: the debt is the wait we are about to sleep
         if wait > 0:
@@ -82,18 +78,19 @@ class EvidenceBounds:
 
 
 def fetch_evidence(
-    logs_client: Any,
+    logs_client: LogsPort,
     *,
     log_group: str,
     patterns: Sequence[str],
     window: Window,
     remaining_seconds: Callable[[], float],
-    pacer: RatePacer,
+    pacer: PacerPort,
     bounds: EvidenceBounds = EvidenceBounds(),
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
 ) -> Evidence:
     """Records matching any of ``patterns`` in ``window``, merged by eventId; never raises for AWS errors."""
+    deadline = Deadline.of(remaining_seconds)
     evidence = Evidence()
     seen: dict[str, dict] = {}
     for number, pattern in enumerate(patterns, start=1):
@@ -109,7 +106,7 @@ def fetch_evidence(
             if token:
                 request["nextToken"] = token
             response = _call_with_retries(
-                logs_client, request, evidence, remaining_seconds, pacer, bounds, sleep, rand
+                logs_client, request, evidence, deadline, pacer, bounds, sleep, rand
             )
             if response is None:
                 return _finish(evidence, seen)
@@ -137,23 +134,24 @@ def fetch_evidence(
 
 
 def _call_with_retries(
-    logs_client: Any,
+    logs_client: LogsPort,
     request: dict[str, Any],
     evidence: Evidence,
-    remaining_seconds: Callable[[], float],
-    pacer: RatePacer,
+    deadline: Deadline,
+    pacer: PacerPort,
     bounds: EvidenceBounds,
     sleep: Callable[[float], None],
     rand: Callable[[], float],
 ) -> dict[str, Any] | None:
     for attempt in range(bounds.max_throttle_retries + 1):
-        if remaining_seconds() <= 0 or not pacer.acquire(remaining_seconds):
+        if deadline.expired() or not pacer.acquire(deadline):
             evidence.complete = False
             evidence.problems.append("time budget for enrichment used up before the search finished")
             return None
         evidence.requests += 1
         try:
-            return logs_client.filter_log_events(**request)
+            response: dict[str, Any] = logs_client.filter_log_events(**request)
+            return response
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -169,7 +167,7 @@ def _call_with_retries(
         if attempt == bounds.max_throttle_retries:
             break
         delay = rand() * min(4.0, 0.25 * 2**attempt)
-        if delay >= remaining_seconds():
+        if not deadline.allows_wait(delay):
             break
         evidence.retries += 1
         sleep(delay)

@@ -19,11 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from detections.catalogue import get_detection
-from lambdas.forwarder.evidence import (
-    FILTER_LOG_EVENTS_CONNECT_TIMEOUT,
-    FILTER_LOG_EVENTS_READ_TIMEOUT,
-    RatePacer,
-)
+from lambdas.forwarder.budget import FILTER_LOG_EVENTS_CONNECT_TIMEOUT, FILTER_LOG_EVENTS_READ_TIMEOUT
+from lambdas.forwarder.evidence import RatePacer
 from lambdas.forwarder.pagerduty import PagerDutyClient
 from lambdas.forwarder.service import Dependencies, account_alias_reader, forward_event
 from lambdas.forwarder.settings import ForwarderSettings

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -92,24 +92,62 @@ class ParsedEvent:
     failures: tuple[MalformedNotificationError, ...]
 
 
+@dataclass(frozen=True)
+class EventKind:
+    """One shape of Lambda event the forwarder accepts: how to recognise it and how to read it."""
+
+    name: str
+    recognises: Callable[[object], bool]
+    parse: Callable[[object], ParsedEvent]
+
+
 def parse_lambda_event(event: object) -> ParsedEvent:
-    """Split a Lambda event into alarm notifications and malformed records (never raises for bad input)."""
-    if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
-        notifications: list[AlarmNotification] = []
-        failures: list[MalformedNotificationError] = []
-        if not event["Records"]:
-            failures.append(MalformedNotificationError("SNS event has an empty Records list", raw=event))
-        for index, record in enumerate(event["Records"]):
-            try:
-                notifications.append(parse_sns_record(record))
-            except MalformedNotificationError as error:
-                error.reason = f"Records[{index}]: {error.reason}"
-                failures.append(error)
-        return ParsedEvent(tuple(notifications), tuple(failures))
+    """Split a Lambda event into alarm notifications and malformed records (never raises for bad input).
+
+    The first kind in ``EVENT_KINDS`` that recognises the event reads it; an event no kind recognises is
+    read as an alarm action, whose parser names what is missing.
+    """
+    kind = next((kind for kind in EVENT_KINDS if kind.recognises(event)), ALARM_ACTION)
+    return kind.parse(event)
+
+
+def _is_sns_event(event: object) -> bool:
+    return isinstance(event, Mapping) and isinstance(event.get("Records"), list)
+
+
+def _parse_sns_event(event: object) -> ParsedEvent:
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list):
+        failure = MalformedNotificationError("not an SNS event (no 'Records' list)", raw=event)
+        return ParsedEvent((), (failure,))
+    notifications: list[AlarmNotification] = []
+    failures: list[MalformedNotificationError] = []
+    if not records:
+        failures.append(MalformedNotificationError("SNS event has an empty Records list", raw=event))
+    for index, record in enumerate(records):
+        try:
+            notifications.append(parse_sns_record(record))
+        except MalformedNotificationError as error:
+            error.reason = f"Records[{index}]: {error.reason}"
+            failures.append(error)
+    return ParsedEvent(tuple(notifications), tuple(failures))
+
+
+def _is_alarm_action(event: object) -> bool:
+    return isinstance(event, Mapping) and event.get("source") == "aws.cloudwatch"
+
+
+def _parse_alarm_action_event(event: object) -> ParsedEvent:
     try:
         return ParsedEvent((parse_alarm_action(event),), ())
     except MalformedNotificationError as error:
         return ParsedEvent((), (error,))
+
+
+SNS = EventKind("sns", _is_sns_event, _parse_sns_event)
+ALARM_ACTION = EventKind("alarm-action", _is_alarm_action, _parse_alarm_action_event)
+#: Checked in order. A new kind of event (e.g. EventBridge) is one more entry here with its parser.
+EVENT_KINDS: tuple[EventKind, ...] = (SNS, ALARM_ACTION)
 
 
 def parse_sns_record(record: object) -> AlarmNotification:

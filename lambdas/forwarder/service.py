@@ -1,5 +1,10 @@
 """Orchestration: one alarm notification in, one PagerDuty event or one dead-letter message out.
 
+The alarm's path reads top to bottom in ``forward_notification``: which detection and what it means
+(episodes), the dedup key, the routing key, then either a resolve, or evidence (evidence, enrichment),
+a page (page) and a trigger (pagerduty); delivery and dead-lettering come last. The deadline (budget) is
+the only place that decides how time is spent.
+
 Every I/O collaborator arrives in :class:`Dependencies`, so tests and the benchmark can run this against
 moto's server and a local PagerDuty receiver, and the handler stays a thin adapter.
 
@@ -20,24 +25,29 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from detections.catalogue import Detection
-from lambdas.forwarder import enrichment
-from lambdas.forwarder.enrichment import Decision, Evidence, Window
-from lambdas.forwarder.evidence import FILTER_LOG_EVENTS_MAX_SECONDS, RatePacer, fetch_evidence
+from lambdas.forwarder import enrichment, episodes, page
+from lambdas.forwarder.budget import Deadline
+from lambdas.forwarder.enrichment import Evidence, Window
+from lambdas.forwarder.episodes import Decision
+from lambdas.forwarder.evidence import fetch_evidence
 from lambdas.forwarder.models import AlarmNotification, MalformedNotificationError, parse_lambda_event
 from lambdas.forwarder.pagerduty import (
-    PagerDutyClient,
     RejectedEventError,
     RetryableDeliveryError,
-    build_trigger_page,
-    dedup_key,
-    minimal_trigger_page,
     resolve_event,
     trigger_event,
+)
+from lambdas.forwarder.ports import (
+    AccountAliasesPort,
+    LoggerPort,
+    LogsPort,
+    PacerPort,
+    PagerDutyPort,
+    QueuePort,
 )
 from lambdas.forwarder.settings import ForwarderSettings
 
@@ -51,14 +61,14 @@ class RoutingKeyUnavailableError(RuntimeError):
 @dataclass
 class Dependencies:
     settings: ForwarderSettings
-    logs: Any
-    sqs: Any
+    logs: LogsPort
+    sqs: QueuePort
     routing_key: Callable[[], str]  # cached read of the secret (Powertools parameters)
     account_alias: Callable[[str], str | None]
-    pagerduty: PagerDutyClient
-    pacer: RatePacer
+    pagerduty: PagerDutyPort
+    pacer: PacerPort
     lookup_detection: Callable[[str], Detection]
-    logger: Any
+    logger: LoggerPort
     count: Callable[[str, float], None]  # metric name, value
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -66,6 +76,8 @@ class Dependencies:
 def forward_event(
     event: object, deps: Dependencies, remaining_seconds: Callable[[], float]
 ) -> dict[str, object]:
+    """Every notification in a Lambda event, each to exactly one outcome; unreadable records dead-lettered."""
+    deadline = Deadline.of(remaining_seconds)
     parsed = parse_lambda_event(event)
     outcomes: list[str] = []
     for failure in parsed.failures:
@@ -78,29 +90,20 @@ def forward_event(
         )
         outcomes.append("dead-lettered")
     for notification in parsed.notifications:
-        outcomes.append(forward_notification(notification, deps, remaining_seconds))
+        outcomes.append(forward_notification(notification, deps, deadline))
     return {"outcomes": outcomes}
 
 
-def forward_notification(
-    notification: AlarmNotification, deps: Dependencies, remaining_seconds: Callable[[], float]
-) -> str:
-    logger = deps.logger
-    logger.set_correlation_id(notification.alarm_arn)
-    detection = enrichment.map_to_detection(
-        notification, deps.settings.alarm_name_prefix, deps.lookup_detection
+def forward_notification(notification: AlarmNotification, deps: Dependencies, deadline: Deadline) -> str:
+    deps.logger.set_correlation_id(notification.alarm_arn)
+    detection = episodes.map_to_detection(
+        notification,
+        deps.settings.alarm_name_prefix,
+        deps.lookup_detection,
+        namespace=deps.settings.metric_namespace,
     )
-    decision = enrichment.decide(notification, detection)
-    context = {
-        "alarm_name": notification.alarm_name,
-        "state": notification.new_state,
-        "previous_state": notification.old_state,
-        "detection": detection.id if detection else None,
-        "decision": decision.action,
-        "decision_reason": decision.reason,
-    }
-    logger.info("Alarm notification received", extra=context)
-
+    decision = episodes.decide(notification, detection)
+    _log_received(deps, notification, detection, decision)
     if decision.action == "ignore":
         deps.count("Ignored", 1)
         return "ignored"
@@ -108,44 +111,79 @@ def forward_notification(
         dead_letter(deps, "unknown-alarm", decision.reason, original=_notification_record(notification))
         return "dead-lettered"
 
-    key = dedup_key(
+    key = episodes.dedup_key(
         notification, detection.id if detection else None, detection.resolve_policy if detection else None
     )
     routing_key = _routing_key(deps)
     if decision.action == "resolve":
-        return _deliver(
-            deps, resolve_event(routing_key, key), key, notification, remaining_seconds, "ResolvesSent"
-        )
-    return _trigger(notification, detection, decision, key, routing_key, deps, remaining_seconds)
+        return _deliver(deps, resolve_event(routing_key, key), key, notification, deadline, "ResolvesSent")
 
-
-def _trigger(
-    notification: AlarmNotification,
-    detection: Detection | None,
-    decision: Decision,
-    key: str,
-    routing_key: str,
-    deps: Dependencies,
-    remaining_seconds: Callable[[], float],
-) -> str:
     window = enrichment.evaluation_window(notification)
-    # One PagerDuty attempt (its request timeout plus the client's margin) must always fit after enrichment.
-    one_delivery_attempt = deps.pagerduty.request_timeout + 0.5
-    # Enrichment may use the time left minus what delivery needs (retries with backoff), never all of it.
-    delivery_reserve = max(one_delivery_attempt, 0.45 * remaining_seconds())
-
-    def enrichment_time_left() -> float:
-        left = remaining_seconds()
-        # A FilterLogEvents call that starts now may run for the SDK's connect + read timeouts: start one
-        # only if, even then, a delivery attempt still fits before the Lambda timeout.
-        return min(left - delivery_reserve, left - FILTER_LOG_EVENTS_MAX_SECONDS - one_delivery_attempt)
-
+    # Delivery's reserve is fixed now, before anything is spent on enrichment.
+    enrichment_deadline = deadline.for_enrichment(deps.pagerduty.request_timeout)
     # Read first (cached per container after the first page), so its time counts against enrichment's.
     alias = _account_alias(deps, notification.account_id)
-    evidence = Evidence()
+    evidence = _gather_evidence(deps, detection, decision, window, enrichment_deadline)
+    event = _trigger_event(deps, notification, detection, evidence, key, routing_key, alias, window)
+    if event is None:
+        return "suppressed"
+    return _deliver(deps, event, key, notification, deadline, "PagesSent")
+
+
+def _log_received(
+    deps: Dependencies, notification: AlarmNotification, detection: Detection | None, decision: Decision
+) -> None:
+    deps.logger.info(
+        "Alarm notification received",
+        extra={
+            "alarm_name": notification.alarm_name,
+            "state": notification.new_state,
+            "previous_state": notification.old_state,
+            "detection": detection.id if detection else None,
+            "decision": decision.action,
+            "decision_reason": decision.reason,
+        },
+    )
+
+
+def _routing_key(deps: Dependencies) -> str:
+    try:
+        key = deps.routing_key()
+    except Exception as error:  # Powertools raises GetParameterError wrapping the SDK error
+        deps.count("DeliveryFailures", 1)
+        deps.logger.error(
+            "Cannot read the PagerDuty routing key secret: failing the invocation so Lambda retries it",
+            extra={"secret": deps.settings.routing_key_secret_name, "error_type": type(error).__name__},
+        )
+        raise RoutingKeyUnavailableError(
+            f"routing key secret {deps.settings.routing_key_secret_name!r} unreadable: {type(error).__name__}"
+        ) from None
+    key = key.strip() if isinstance(key, str) else ""
+    if len(key) != 32:
+        # Say what is wrong without revealing any of the value.
+        deps.logger.warning("Routing key secret is not 32 characters; PagerDuty will likely reject events")
+    return key
+
+
+def _account_alias(deps: Dependencies, account_id: str) -> str | None:
+    """The alias is a nicety on the page: any failure reading it is logged and the page names the id."""
+    try:
+        return deps.account_alias(account_id)
+    except Exception as error:
+        deps.logger.warning("Account alias unavailable", extra={"error_type": type(error).__name__})
+        return None
+
+
+def _gather_evidence(
+    deps: Dependencies,
+    detection: Detection | None,
+    decision: Decision,
+    window: Window,
+    deadline: Deadline,
+) -> Evidence:
+    """The records behind the alarm, as many as the deadline allows; counted, and never raising."""
     if detection is None:
-        evidence.complete = False
-        evidence.problems.append(decision.reason)
+        evidence = Evidence(complete=False, problems=[decision.reason])
     else:
         try:
             evidence = fetch_evidence(
@@ -153,7 +191,7 @@ def _trigger(
                 log_group=deps.settings.trail_log_group_name,
                 patterns=detection.all_patterns,
                 window=window,
-                remaining_seconds=enrichment_time_left,
+                remaining_seconds=deadline,
                 pacer=deps.pacer,
             )
         except Exception as error:  # enrichment is best effort: any failure still pages, saying why
@@ -166,29 +204,11 @@ def _trigger(
     if not evidence.complete:
         deps.count("EnrichmentFailures", 1)
         deps.logger.warning("Evidence incomplete", extra={"problems": evidence.problems})
-
-    try:
-        event = _trigger_event_from_evidence(
-            notification, detection, evidence, key, routing_key, alias, window, deps
-        )
-    except Exception as error:  # a bug in summarising the evidence must not cost the page
-        deps.logger.exception("Building the page from the evidence failed: paging with the alarm alone")
-        deps.count("EnrichmentFailures", 1)
-        problem = f"building the page from the evidence failed: {type(error).__name__}: {error}"[:500]
-        page = minimal_trigger_page(
-            notification=notification,
-            detection=detection,
-            problem=problem,
-            log_group=deps.settings.trail_log_group_name,
-            window=window,
-        )
-        event = trigger_event(routing_key, key, page)
-    if event is None:
-        return "suppressed"
-    return _deliver(deps, event, key, notification, remaining_seconds, "PagesSent")
+    return evidence
 
 
-def _trigger_event_from_evidence(
+def _trigger_event(
+    deps: Dependencies,
     notification: AlarmNotification,
     detection: Detection | None,
     evidence: Evidence,
@@ -196,46 +216,48 @@ def _trigger_event_from_evidence(
     routing_key: str,
     alias: str | None,
     window: Window,
-    deps: Dependencies,
 ) -> dict[str, object] | None:
-    """The trigger event for the evidence; None (logged and counted) when every event is suppressed."""
-    outcome = enrichment.apply_suppressions(
-        evidence.records,
-        deps.settings.suppressions,
-        detection.id if detection else "",
-        deps.now(),
-    )
-    if outcome.all_suppressed and evidence.complete:
-        deps.logger.info(
-            "Every event behind the alarm is suppressed: not paging",
-            extra={
-                "suppressed_events": len(outcome.suppressed),
-                "suppressions": sorted({s.reason for _, s in outcome.suppressed}),
-                "dedup_key": key,
-            },
-        )
-        deps.count("Suppressed", 1)
-        return None
-    page = build_trigger_page(
-        notification=notification,
-        detection=detection,
-        evidence=evidence,
-        kept=list(outcome.kept),
-        suppressed=list(outcome.suppressed),
-        account_alias=alias,
-        log_group=deps.settings.trail_log_group_name,
-        window=window,
-    )
-    return trigger_event(routing_key, key, page)
-
-
-def _account_alias(deps: Dependencies, account_id: str) -> str | None:
-    """The alias is a nicety on the page: any failure reading it is logged and the page names the id."""
+    """The trigger for the evidence; None (logged and counted) when every event is suppressed. A bug in
+    summarising the evidence must not cost the page: it then carries the alarm alone, saying why."""
+    log_group = deps.settings.trail_log_group_name
     try:
-        return deps.account_alias(account_id)
+        outcome = enrichment.apply_suppressions(
+            evidence.records, deps.settings.suppressions, detection.id if detection else "", deps.now()
+        )
+        if outcome.all_suppressed and evidence.complete:
+            deps.logger.info(
+                "Every event behind the alarm is suppressed: not paging",
+                extra={
+                    "suppressed_events": len(outcome.suppressed),
+                    "suppressions": sorted({s.reason for _, s in outcome.suppressed}),
+                    "dedup_key": key,
+                },
+            )
+            deps.count("Suppressed", 1)
+            return None
+        full_page = page.build_trigger_page(
+            notification=notification,
+            detection=detection,
+            evidence=evidence,
+            kept=list(outcome.kept),
+            suppressed=list(outcome.suppressed),
+            account_alias=alias,
+            log_group=log_group,
+            window=window,
+        )
+        return trigger_event(routing_key, key, full_page)
     except Exception as error:
-        deps.logger.warning("Account alias unavailable", extra={"error_type": type(error).__name__})
-        return None
+        deps.logger.exception("Building the page from the evidence failed: paging with the alarm alone")
+        deps.count("EnrichmentFailures", 1)
+        problem = f"building the page from the evidence failed: {type(error).__name__}: {error}"[:500]
+        alarm_only = page.minimal_trigger_page(
+            notification=notification,
+            detection=detection,
+            problem=problem,
+            log_group=log_group,
+            window=window,
+        )
+        return trigger_event(routing_key, key, alarm_only)
 
 
 def _deliver(
@@ -243,11 +265,11 @@ def _deliver(
     event: dict[str, object],
     key: str,
     notification: AlarmNotification,
-    remaining_seconds: Callable[[], float],
+    deadline: Deadline,
     metric: str,
 ) -> str:
     try:
-        result = deps.pagerduty.send(event, remaining_seconds)
+        result = deps.pagerduty.send(event, deadline)
     except RetryableDeliveryError:
         deps.count("DeliveryFailures", 1)
         deps.logger.error(
@@ -311,25 +333,6 @@ def dead_letter(
     deps.count("DeadLettered", 1)
 
 
-def _routing_key(deps: Dependencies) -> str:
-    try:
-        key = deps.routing_key()
-    except Exception as error:  # Powertools raises GetParameterError wrapping the SDK error
-        deps.count("DeliveryFailures", 1)
-        deps.logger.error(
-            "Cannot read the PagerDuty routing key secret: failing the invocation so Lambda retries it",
-            extra={"secret": deps.settings.routing_key_secret_name, "error_type": type(error).__name__},
-        )
-        raise RoutingKeyUnavailableError(
-            f"routing key secret {deps.settings.routing_key_secret_name!r} unreadable: {type(error).__name__}"
-        ) from None
-    key = key.strip() if isinstance(key, str) else ""
-    if len(key) != 32:
-        # Say what is wrong without revealing any of the value.
-        deps.logger.warning("Routing key secret is not 32 characters; PagerDuty will likely reject events")
-    return key
-
-
 def _notification_record(notification: AlarmNotification) -> dict[str, object]:
     return {
         "alarm_name": notification.alarm_name,
@@ -349,7 +352,7 @@ def _summary_of(event: dict[str, object]) -> str | None:
 
 
 def account_alias_reader(
-    iam_client: Any, own_account: Callable[[], str | None]
+    iam_client: AccountAliasesPort, own_account: Callable[[], str | None]
 ) -> Callable[[str], str | None]:
     """Alias of the account the function runs in, read once per container; None for other accounts/errors."""
     cache: dict[str, str | None] = {}

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.suppressions import Suppression, parse_suppressions
+from lambdas.forwarder import environment as env
 from lambdas.forwarder.pagerduty import DEFAULT_EVENTS_URL
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -25,6 +27,7 @@ class ForwarderSettings:
     alarm_name_prefix: str
     suppressions: tuple[Suppression, ...]
     pagerduty_events_url: str = DEFAULT_EVENTS_URL
+    metric_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ForwarderSettings:
@@ -34,47 +37,49 @@ class ForwarderSettings:
                 raise ConfigurationError(f"environment variable {name} is not set: {hint}")
             return value
 
-        for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        for name in (env.POWERTOOLS_SERVICE_NAME, env.POWERTOOLS_METRICS_NAMESPACE):
             required(name, "the AlertForwarder construct sets it; redeploy the alerting stack")
-        queue_url = required("DEAD_LETTER_QUEUE_URL", "set it to the dead-letter SQS queue URL")
+        queue_url = required(env.DEAD_LETTER_QUEUE_URL, "set it to the dead-letter SQS queue URL")
         if urlparse(queue_url).scheme not in ("https", "http"):
             raise ConfigurationError(
-                f"DEAD_LETTER_QUEUE_URL={queue_url!r} is not a queue URL (https://sqs...)"
+                f"{env.DEAD_LETTER_QUEUE_URL}={queue_url!r} is not a queue URL (https://sqs...)"
             )
-        events_url = environ.get("PAGERDUTY_EVENTS_URL", "").strip() or DEFAULT_EVENTS_URL
+        events_url = environ.get(env.PAGERDUTY_EVENTS_URL, "").strip() or DEFAULT_EVENTS_URL
         parsed = urlparse(events_url)
         if parsed.scheme != "https" and not (parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS):
             raise ConfigurationError(
-                f"PAGERDUTY_EVENTS_URL={events_url!r} must be an https URL "
+                f"{env.PAGERDUTY_EVENTS_URL}={events_url!r} must be an https URL "
                 "(plain http only on loopback, for tests); "
                 f"default {DEFAULT_EVENTS_URL}"
             )
-        if "ALARM_NAME_PREFIX" not in environ:
+        if env.ALARM_NAME_PREFIX not in environ:
             raise ConfigurationError(
-                "environment variable ALARM_NAME_PREFIX is not set: use the alarm name prefix "
+                f"environment variable {env.ALARM_NAME_PREFIX} is not set: use the alarm name prefix "
                 "from the config "
-                "(default 'security-baseline-'), or an empty string for none"
+                f"(default {DEFAULT_ALARM_NAME_PREFIX!r}), or an empty string for none"
             )
-        raw_suppressions = environ.get("SUPPRESSIONS", "[]").strip() or "[]"
+        raw_suppressions = environ.get(env.SUPPRESSIONS, "[]").strip() or "[]"
         try:
             suppressions = parse_suppressions(json.loads(raw_suppressions))
         except json.JSONDecodeError as error:
             raise ConfigurationError(
-                f"SUPPRESSIONS is not valid JSON ({error}); use a JSON array, '[]' for none"
+                f"{env.SUPPRESSIONS} is not valid JSON ({error}); use a JSON array, '[]' for none"
             ) from None
         except ValueError as error:
-            raise ConfigurationError(f"SUPPRESSIONS: {error}") from None
+            raise ConfigurationError(f"{env.SUPPRESSIONS}: {error}") from None
         return cls(
             trail_log_group_name=required(
-                "TRAIL_LOG_GROUP_NAME", "set it to the trail's CloudWatch Logs log group"
+                env.TRAIL_LOG_GROUP_NAME, "set it to the trail's CloudWatch Logs log group"
             ),
             routing_key_secret_name=required(
-                "ROUTING_KEY_SECRET_NAME",
+                env.ROUTING_KEY_SECRET_NAME,
                 "set it to the Secrets Manager secret holding the PagerDuty routing key "
-                "(default security-baseline/pagerduty-routing-key)",
+                f"(default {env.DEFAULT_ROUTING_KEY_SECRET_NAME})",
             ),
             dead_letter_queue_url=queue_url,
-            alarm_name_prefix=environ["ALARM_NAME_PREFIX"],
+            alarm_name_prefix=environ[env.ALARM_NAME_PREFIX],
             suppressions=suppressions,
             pagerduty_events_url=events_url,
+            # Absent only in an environment older than this variable: the config's default namespace.
+            metric_namespace=environ.get(env.METRIC_NAMESPACE, "").strip() or DEFAULT_NAMESPACE,
         )

@@ -26,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from detections.suppressions import Suppression, suppressions_json
+from lambdas.forwarder.environment import forwarder_environment
 from stacks.config import ForwarderSettings, PagerDutySettings
 from stacks.constructs.compliance import acknowledge, skip_checkov
 from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
@@ -78,6 +79,7 @@ class AlertForwarderProps:
     forwarder: ForwarderSettings
     pagerduty: PagerDutySettings
     alarm_name_prefix: str
+    metric_namespace: str  # the detections' metrics: the forwarder maps an alarm to its detection by them
     suppressions: Sequence[Suppression]
     log_retention_days: int
 
@@ -218,17 +220,15 @@ class AlertForwarder(Construct):
         return log_group
 
     def _environment(self, props: AlertForwarderProps) -> dict[str, str]:
-        return {
-            "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
-            "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
-            "TRAIL_LOG_GROUP_NAME": props.trail_log_group.log_group_name,
-            # The secret's NAME only: the routing key itself never enters the template or environment.
-            "ROUTING_KEY_SECRET_NAME": props.pagerduty.routing_key_secret_name,
-            "PAGERDUTY_EVENTS_URL": props.pagerduty.events_url,
-            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
-            "ALARM_NAME_PREFIX": props.alarm_name_prefix,
-            "SUPPRESSIONS": suppressions_json(props.suppressions),
-        }
+        return forwarder_environment(
+            trail_log_group_name=props.trail_log_group.log_group_name,
+            routing_key_secret_name=props.pagerduty.routing_key_secret_name,
+            pagerduty_events_url=props.pagerduty.events_url,
+            dead_letter_queue_url=self.dead_letter_queue.queue_url,
+            alarm_name_prefix=props.alarm_name_prefix,
+            metric_namespace=props.metric_namespace,
+            suppressions_json=suppressions_json(props.suppressions),
+        )
 
     def _least_privilege_policy(self, stack: Stack, props: AlertForwarderProps) -> iam.ManagedPolicy:
         statements = [

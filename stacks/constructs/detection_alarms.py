@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from detections import naming
 from stacks.config import AlarmSettings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the catalogue is pure stdlib and imports nothing of ours
@@ -32,8 +33,6 @@ MAX_METRIC_FILTERS_PER_LOG_GROUP = 100
 MAX_REGEX_TERMS_PER_PATTERN = 2
 MAX_REGEX_PATTERNS_PER_LOG_GROUP = 5
 
-ALARM_DESCRIPTION_MAX_CHARS = 1024  # CloudFormation/CloudWatch limit for AlarmDescription
-ALARM_NAME_MAX_CHARS = 255
 # Periods CloudWatch accepts for an alarm: 10, 30 (high resolution) or any multiple of 60 seconds.
 VALID_SUB_MINUTE_PERIODS = (10, 30)
 
@@ -125,34 +124,6 @@ def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:
     return AlarmTiming(period_seconds=period, evaluation_periods=evaluations)
 
 
-def alarm_name(detection: Detection, name_prefix: str) -> str:
-    name = f"{name_prefix}{detection.id}"
-    if len(name) > ALARM_NAME_MAX_CHARS:
-        raise ValueError(
-            f"alarm name {name!r} is {len(name)} characters; CloudWatch allows {ALARM_NAME_MAX_CHARS}. "
-            "Fix: shorten baseline.alarms.namePrefix."
-        )
-    return name
-
-
-def alarm_description(detection: Detection) -> str:
-    """``[id] Title.`` first (the forwarder's fallback mapping), then severity, controls, runbook line 1."""
-    runbook_first_line = next((line.strip() for line in detection.runbook.splitlines() if line.strip()), "")
-    controls = ", ".join(detection.controls) if detection.controls else "none"
-    description = (
-        f"[{detection.id}] {detection.title.rstrip('.')}. Severity: {detection.severity}. "
-        f"Controls: {controls}. Runbook: {runbook_first_line}"
-    )
-    if len(description) > ALARM_DESCRIPTION_MAX_CHARS:
-        description = description[: ALARM_DESCRIPTION_MAX_CHARS - 3] + "..."
-    return description
-
-
-def metric_filter_name(detection: Detection, name_prefix: str, index: int) -> str:
-    # The first filter carries the detection's own (CIS) pattern; later ones are scanner variants.
-    return f"{name_prefix}{detection.id}" if index == 0 else f"{name_prefix}{detection.id}-variant-{index}"
-
-
 class DetectionAlarms(Construct):
     """Metric filters on the trail log group and one alarm per detection, all from the catalogue.
 
@@ -196,12 +167,12 @@ class DetectionAlarms(Construct):
                     self,
                     f"{detection.id}-filter-{index}",
                     log_group=log_group,
-                    filter_name=metric_filter_name(detection, settings.name_prefix, index),
+                    filter_name=naming.metric_filter_name(detection.id, settings.name_prefix, index),
                     # literal(): the exact catalogue text reaches CloudFormation untouched, which is what
                     # Security Hub's exact-CIS-text comparison needs.
                     filter_pattern=logs.FilterPattern.literal(pattern),
                     metric_namespace=settings.namespace,
-                    metric_name=detection.id,
+                    metric_name=naming.metric_name(detection.id),
                     metric_value="1",
                     # Deliberately NO default value: a DefaultValue of 0 would publish a data point for
                     # every batch of non-matching trail events, turning every detection into a metric that
@@ -219,15 +190,15 @@ class DetectionAlarms(Construct):
         # (Security Hub CloudWatch.1-14, Prowler) can pair filter and alarm by metric name.
         metric = cloudwatch.Metric(
             namespace=settings.namespace,
-            metric_name=detection.id,
+            metric_name=naming.metric_name(detection.id),
             statistic=cloudwatch.Stats.SUM,
             period=Duration.seconds(timing.period_seconds),
         )
         return cloudwatch.Alarm(
             self,
             f"{detection.id}-alarm",
-            alarm_name=alarm_name(detection, settings.name_prefix),
-            alarm_description=alarm_description(detection),
+            alarm_name=naming.alarm_name(detection.id, settings.name_prefix),
+            alarm_description=naming.alarm_description(detection),
             metric=metric,
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -31,7 +31,7 @@ class PipelineHealth(Construct):
         topic: the health topic (not the alerts topic).
         key: its KMS key.
         alarms: short name -> alarm (forwarder-errors, forwarder-throttles, dead-letters, trail-silent,
-            alert-delivery-failed).
+            alert-delivery-failed, and fast-path-dead-letters when the fast path is on).
     """
 
     def __init__(
@@ -45,6 +45,7 @@ class PipelineHealth(Construct):
         dead_letter_queue: sqs.IQueue,
         trail_log_group: logs.ILogGroup,
         alerts_topic: sns.ITopic,
+        fast_path_dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 1 <= settings.trail_silence_minutes <= MAX_ALARM_WINDOW_MINUTES:
@@ -103,6 +104,17 @@ class PipelineHealth(Construct):
             ),
             "trail-silent": self._trail_silent(settings, name_prefix, trail_log_group),
         }
+        if fast_path_dead_letter_queue is not None:
+            self.alarms["fast-path-dead-letters"] = self._at_least_one(
+                "fast-path-dead-letters",
+                name_prefix,
+                fast_path_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    statistic=cloudwatch.Stats.MAXIMUM, period=ONE_MINUTE
+                ),
+                "EventBridge could not hand a CloudTrail event to the alert forwarder (fast path) and parked "
+                "it in the fast-path dead-letter queue. The alarm path still pages for it; read the message "
+                "(the CloudTrail event and the error) and check the forwarder's permissions and throttling.",
+            )
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)  # tell the humans when the pipeline has recovered

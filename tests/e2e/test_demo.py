@@ -20,10 +20,10 @@ import pytest
 from demo import scenario
 from demo.checks import Page, pages_of
 from demo.cli import builtin_input, run_demo, user_input
-from demo.pagerduty_receiver import validate_event
 from demo.pipeline import RunResult
 from detections.catalogue import CATALOGUE, get_detection
 from detections.filter_pattern import compile_pattern
+from testkit.pagerduty_receiver import validate_event
 
 
 @dataclass

@@ -99,6 +99,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
             ),
         },
     },
+    # The real-time fast path: per-detection EventBridge rules in the home region and one forwarding stack
+    # for a second region (every forwarding stack is the same template but for its region).
+    "fast-path": {
+        "homeRegion": "eu-west-1",
+        "fastPath": {"enabled": True, "regions": ["eu-west-1", "us-east-1"]},
+    },
 }
 
 
@@ -142,11 +148,29 @@ def deployable_app(
     if name == "default":
         app: SynthesizedApp = request.getfixturevalue("synthesized_app")
         return app
-    # "<name>.cdk.out<n>": the directory name ends in ".out<n>" as the default's does. checkov's CKV_AWS_45
-    # reads the template path as if it were a Lambda environment value; a run of exactly 40 characters
-    # from [A-Za-z0-9/+=] before ".template.json" (e.g. "<15 letters>0/SecurityBaselineAlerting") looks to
-    # it like an AWS secret access key and fails the forwarder.
-    return synthesize(tmp_path_factory.mktemp(f"{name}.cdk.out"), configuration=name, baseline=VARIANTS[name])
+    return synthesized_variant(name, tmp_path_factory)
+
+
+_VARIANT_APPS: dict[str, SynthesizedApp] = {}
+
+
+def synthesized_variant(name: str, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """VARIANTS[name] synthesized once per session, shared by the scanners and the feature's own tests."""
+    if name not in _VARIANT_APPS:
+        # "<name>.cdk.out<n>": the directory name ends in ".out<n>" as the default's does. checkov's
+        # CKV_AWS_45 reads the template path as if it were a Lambda environment value; a run of exactly 40
+        # characters from [A-Za-z0-9/+=] before ".template.json" (e.g. "<15 letters>0/SecurityBaseline
+        # Alerting") looks to it like an AWS secret access key and fails the forwarder.
+        _VARIANT_APPS[name] = synthesize(
+            tmp_path_factory.mktemp(f"{name}.cdk.out"), configuration=name, baseline=VARIANTS[name]
+        )
+    return _VARIANT_APPS[name]
+
+
+@pytest.fixture(scope="session")
+def fast_path_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The "fast-path" variant (the same synthesis the scanners judge)."""
+    return synthesized_variant("fast-path", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

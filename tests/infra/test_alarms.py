@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from detections.catalogue import CATALOGUE
+from detections.naming import alarm_description
 from stacks.config import AlarmOverride, BaselineConfig
 from stacks.constructs.detection_alarms import (
     MAX_METRIC_FILTERS_PER_LOG_GROUP,
     MetricFilterQuotaError,
-    alarm_description,
     alarm_timing,
     check_log_group_quotas,
     regex_terms,

@@ -25,7 +25,14 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from stacks import ALERTING_STACK_ID, TRAIL_STACK_ID, add_compliance_checks, build_app, nag_packs
+from stacks import (
+    ALERTING_STACK_ID,
+    FAST_PATH_STACK_ID_PREFIX,
+    TRAIL_STACK_ID,
+    add_compliance_checks,
+    build_app,
+    nag_packs,
+)
 from stacks.config import DEFAULTS, BaselineConfig
 from stacks.constructs import compliance
 from tests.infra.least_privilege import wildcard_grants
@@ -42,8 +49,13 @@ MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an exist
 
 
 def test_every_stack_of_build_app_is_in_the_assembly(deployable_app: SynthesizedApp) -> None:
-    # Given the app as build_app creates it in this configuration, Then the scanners below see both stacks.
-    assert set(deployable_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID}
+    # Given the app as build_app creates it in this configuration, Then the scanners below see every stack:
+    # the trail, the alerting stack and, with the fast path on, one forwarding stack per other region.
+    forwarding = {
+        f"{FAST_PATH_STACK_ID_PREFIX}{r}" for r in deployable_app.config.fast_path_forwarding_regions
+    }
+    assert forwarding or not deployable_app.config.fast_path.enabled
+    assert set(deployable_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID, *forwarding}
     assert all(path.is_file() for path in deployable_app.template_paths.values())
 
 

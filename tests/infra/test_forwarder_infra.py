@@ -43,6 +43,7 @@ EXPECTED_ENVIRONMENT_NAMES = {
     "PAGERDUTY_EVENTS_URL",
     "DEAD_LETTER_QUEUE_URL",
     "ALARM_NAME_PREFIX",
+    "METRIC_NAMESPACE",
     "SUPPRESSIONS",
 }
 
@@ -115,6 +116,7 @@ def test_environment_is_exactly_the_contract(synthesized):
         "PAGERDUTY_EVENTS_URL": config.pagerduty.events_url,
         "DEAD_LETTER_QUEUE_URL": stack.resolve(stack.dead_letter_queue.queue_url),
         "ALARM_NAME_PREFIX": config.alarms.name_prefix,
+        "METRIC_NAMESPACE": config.alarms.namespace,
         "SUPPRESSIONS": "[]",
     }
     assert set(props["Environment"]["Variables"]) == EXPECTED_ENVIRONMENT_NAMES

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from demo.moto_harness import (
-    FakeLambdaContext,
+from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
+from lambdas.forwarder import environment as forwarder_env
+from testkit.lambda_context import FakeLambdaContext
+from testkit.moto_harness import (
     MotoHarness,
     environment,
     find_deployed_forwarder,
@@ -27,17 +29,20 @@ from demo.moto_harness import (
     load_forwarder,
     stale_asset_files,
 )
-from demo.pagerduty_receiver import PagerDutyReceiver
+from testkit.pagerduty_receiver import PagerDutyReceiver
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
-DEFAULT_ENV = {
-    "POWERTOOLS_SERVICE_NAME": "security-alert-forwarder",
-    "POWERTOOLS_METRICS_NAMESPACE": "SecurityBaseline/Forwarder",
-    "TRAIL_LOG_GROUP_NAME": "security-baseline-trail",
-    "ROUTING_KEY_SECRET_NAME": "security-baseline/pagerduty-routing-key",
-    "ALARM_NAME_PREFIX": "security-baseline-",
-    "SUPPRESSIONS": "[]",
-}
+# What the template leaves to deploy time (the queue URL) and what stands in for the real PagerDuty
+# (the receiver's URL) are filled in per forwarder by ``make_forwarder``.
+DEFAULT_ENV = forwarder_env.forwarder_environment(
+    trail_log_group_name="security-baseline-trail",
+    routing_key_secret_name=forwarder_env.DEFAULT_ROUTING_KEY_SECRET_NAME,
+    pagerduty_events_url="",
+    dead_letter_queue_url="",
+    alarm_name_prefix=DEFAULT_ALARM_NAME_PREFIX,
+    metric_namespace=DEFAULT_NAMESPACE,
+    suppressions_json="[]",
+)
 
 
 @pytest.fixture(scope="session")

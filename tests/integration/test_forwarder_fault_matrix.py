@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from demo.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
-from tests.integration.forwarder_scenarios import (
+from testkit.pagerduty_receiver import MAX_EVENT_BYTES, Disconnect, Hang, Respond
+from testkit.scenarios import (
     alarm_message,
     emitted_metrics,
     root_console_login,

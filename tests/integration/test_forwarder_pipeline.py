@@ -7,7 +7,7 @@ import json
 from moto.logs.utils import EventMessageFilter as MotosOwnFilter
 
 from detections.catalogue import get_detection
-from tests.integration.forwarder_scenarios import (
+from testkit.scenarios import (
     alarm_message,
     emitted_metrics,
     iam_user_console_login,

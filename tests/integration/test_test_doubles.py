@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from moto.logs.utils import EventMessageFilter as MotosOwnFilter
 
-from demo.moto_harness import engine_filter_patterns, forwarder_environment
-from demo.pagerduty_receiver import Disconnect, Respond
 from detections.catalogue import get_detection
-from tests.integration.forwarder_scenarios import iam_user_console_login, root_console_login
+from testkit.moto_harness import engine_filter_patterns, forwarder_environment
+from testkit.pagerduty_receiver import Disconnect, Respond
+from testkit.scenarios import iam_user_console_login, root_console_login
 
 VALID_TRIGGER: dict[str, Any] = {
     "routing_key": "0123456789abcdef0123456789abcdef",

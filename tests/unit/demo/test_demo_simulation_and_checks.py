@@ -9,9 +9,9 @@ from demo.alarm_evaluator import AlarmDefinition, Transition
 from demo.cdk_out import MetricFilterDefinition
 from demo.checks import check_run
 from demo.lambda_runtime import Invocation
-from demo.pagerduty_receiver import RecordedRequest
 from demo.pipeline import Delivery, RunResult
 from demo.simulation import Simulation, compile_filters, simulated_window, to_log_events
+from testkit.pagerduty_receiver import RecordedRequest
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 

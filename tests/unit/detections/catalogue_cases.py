@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.detections.events import DENIED, api, assumed_role, console_login, iam_user, root
+from testkit.cloudtrail import DENIED, api, assumed_role, console_login, iam_user, root
 
 Case = tuple[str, dict[str, Any]]
 

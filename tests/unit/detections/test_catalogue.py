@@ -211,7 +211,7 @@ def test_detection_ignores_its_near_misses(detection_id: str, name: str, event: 
 
 
 def test_no_detection_matches_a_routine_read() -> None:
-    from tests.unit.detections.events import api
+    from testkit.cloudtrail import api
 
     routine = [
         api("DescribeInstances", "ec2", read_only=True),

@@ -14,7 +14,7 @@ import pytest
 from detections.__main__ import main
 from detections.catalogue import CATALOGUE
 from detections.cli_catalogue import replay
-from tests.unit.detections.events import DENIED, api, console_login, iam_user, root
+from testkit.cloudtrail import DENIED, api, console_login, iam_user, root
 
 REPO = Path(__file__).resolve().parents[3]
 

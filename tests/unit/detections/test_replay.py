@@ -11,7 +11,7 @@ import pytest
 
 import detections.replay as replay_module
 from detections.replay import CatalogueMatcher, ReplayError, ReplayRecord, iter_file_records, iter_records
-from tests.unit.detections.events import api, console_login, root
+from testkit.cloudtrail import api, console_login, root
 
 
 def events(count: int, name: str = "DescribeInstances") -> list[dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from detections.summary import ReplaySummary, format_summary, principal_of, summary_to_dict
-from tests.unit.detections.events import api, assumed_role, root
+from testkit.cloudtrail import api, assumed_role, root
 
 
 def test_principal_prefers_the_arn_then_falls_back() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -9,11 +10,14 @@ import pytest
 
 from detections.catalogue import get_detection
 from detections.suppressions import parse_suppressions
-from lambdas.forwarder import enrichment
+from lambdas.forwarder import enrichment, episodes
 from lambdas.forwarder.models import parse_lambda_event
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
+from testkit.alarms import cloudtrail_record, load_event, sns_event_with
 
 PREFIX = "security-baseline-"
+SINGLE_METRIC_TRIGGER = json.loads(
+    load_event("sns_alarm_single_metric.json")["Records"][0]["Sns"]["Message"]
+)["Trigger"]
 
 
 def notification_of(event: dict):
@@ -23,21 +27,47 @@ def notification_of(event: dict):
 
 def test_maps_by_alarm_name_prefix() -> None:
     notification = notification_of(load_event("sns_alarm_single_metric.json"))
-    detection = enrichment.map_to_detection(notification, PREFIX, get_detection)
+    detection = episodes.map_to_detection(notification, PREFIX, get_detection)
     assert detection is not None
     assert detection.id == "root-account-usage"
 
 
 def test_falls_back_to_the_id_in_brackets_at_the_start_of_the_description() -> None:
     notification = notification_of(load_event("sns_alarm_metric_math.json"))  # AlarmName "team-math-alarm"
-    detection = enrichment.map_to_detection(notification, PREFIX, get_detection)
+    detection = episodes.map_to_detection(notification, PREFIX, get_detection)
     assert detection is not None
     assert detection.id == "unauthorized-api-calls"
 
 
 def test_unknown_alarm_maps_to_none() -> None:
-    event = sns_event_with({"AlarmName": "security-baseline-no-such-detection", "AlarmDescription": None})
-    assert enrichment.map_to_detection(notification_of(event), PREFIX, get_detection) is None
+    # The metric is what names the detection first, so an unknown alarm has an unknown metric too.
+    trigger = {**SINGLE_METRIC_TRIGGER, "MetricName": "no-such-detection"}
+    event = sns_event_with(
+        {"AlarmName": "security-baseline-no-such-detection", "AlarmDescription": None, "Trigger": trigger}
+    )
+    assert episodes.map_to_detection(notification_of(event), PREFIX, get_detection) is None
+
+
+def test_maps_by_the_metric_in_our_namespace_before_the_name() -> None:
+    # A renamed alarm (no prefix, no description) on a detection's metric still maps by the metric
+    event = sns_event_with({"AlarmName": "team-renamed", "AlarmDescription": None})
+    detection = episodes.map_to_detection(notification_of(event), PREFIX, get_detection)
+    assert detection is not None and detection.id == "root-account-usage"
+    # ... and the metric outranks a name that says otherwise
+    event = sns_event_with({"AlarmName": "security-baseline-iam-policy-changes"})
+    detection = episodes.map_to_detection(notification_of(event), PREFIX, get_detection)
+    assert detection is not None and detection.id == "root-account-usage"
+
+
+def test_a_metric_of_the_same_name_in_another_namespace_is_not_ours() -> None:
+    trigger = {**SINGLE_METRIC_TRIGGER, "Namespace": "SomeoneElse"}
+    event = sns_event_with({"AlarmName": "team-renamed", "AlarmDescription": None, "Trigger": trigger})
+    assert episodes.map_to_detection(notification_of(event), PREFIX, get_detection) is None
+    # The deployment's namespace is a setting: with it, the same metric maps
+    detection = episodes.map_to_detection(
+        notification_of(event), PREFIX, get_detection, namespace="SomeoneElse"
+    )
+    assert detection is not None and detection.id == "root-account-usage"
 
 
 @pytest.mark.parametrize(
@@ -57,7 +87,7 @@ def test_unknown_alarm_maps_to_none() -> None:
 def test_decisions_per_state_and_resolve_policy(detection_id, new, old, action) -> None:
     notification = notification_of(sns_event_with({"NewStateValue": new, "OldStateValue": old}))
     detection = get_detection(detection_id) if detection_id else None
-    assert enrichment.decide(notification, detection).action == action
+    assert episodes.decide(notification, detection).action == action
 
 
 def test_window_covers_evaluated_periods_plus_delivery_delay() -> None:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from lambdas.forwarder.enrichment import Window
 from lambdas.forwarder.evidence import EvidenceBounds, RatePacer, fetch_evidence
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record
+from testkit.alarms import cloudtrail_record
 
 WINDOW = Window(datetime(2026, 11, 24, 6, 0, tzinfo=UTC), datetime(2026, 11, 24, 6, 30, tzinfo=UTC))
 

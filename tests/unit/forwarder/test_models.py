@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lambdas.forwarder.models import MalformedNotificationError, parse_alarm_action, parse_lambda_event
-from tests.unit.forwarder.forwarder_builders import load_event, sns_event_with
+from testkit.alarms import load_event, sns_event_with
 
 
 def only(event: object):

@@ -8,29 +8,27 @@ from typing import Any
 
 import pytest
 
-from demo.pagerduty_receiver import validate_event
 from detections.catalogue import get_detection
 from detections.suppressions import parse_suppressions
 from lambdas.forwarder import enrichment
 from lambdas.forwarder.enrichment import Evidence
+from lambdas.forwarder.episodes import dedup_key
 from lambdas.forwarder.models import parse_lambda_event
+from lambdas.forwarder.page import build_trigger_page, minimal_trigger_page, render_summary
 from lambdas.forwarder.pagerduty import (
     MAX_EVENT_BYTES,
     PagerDutyClient,
     RejectedEventError,
     RetryableDeliveryError,
     backoff_delay,
-    build_trigger_page,
     classify_status,
-    dedup_key,
     encode_event,
     event_size,
-    minimal_trigger_page,
-    render_summary,
     resolve_event,
     trigger_event,
 )
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record, load_event, sns_event_with
+from testkit.alarms import cloudtrail_record, load_event, sns_event_with
+from testkit.pagerduty_receiver import validate_event
 
 ROUTING_KEY = "R" * 32
 ALARM_ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:security-baseline-root-account-usage"

@@ -12,11 +12,12 @@ import json
 from datetime import UTC, datetime
 
 from detections.catalogue import get_detection
-from lambdas.forwarder.evidence import FILTER_LOG_EVENTS_MAX_SECONDS, RatePacer
+from lambdas.forwarder.budget import FILTER_LOG_EVENTS_MAX_SECONDS
+from lambdas.forwarder.evidence import RatePacer
 from lambdas.forwarder.pagerduty import PagerDutyClient
 from lambdas.forwarder.service import Dependencies, forward_event
 from lambdas.forwarder.settings import ForwarderSettings
-from tests.unit.forwarder.forwarder_builders import load_event
+from testkit.alarms import load_event
 
 ROOT_LOGIN = {
     "eventVersion": "1.09",

@@ -14,7 +14,7 @@ from detections.suppressions import (
     parse_suppressions,
     suppressions_json,
 )
-from tests.unit.forwarder.forwarder_builders import cloudtrail_record
+from testkit.alarms import cloudtrail_record
 
 VALID = {
     "detection": "root-account-usage",

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).with_name("events")
+EVENTS = Path(__file__).with_name("alarm_events")
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Builders for the integration tests: SNS alarm notifications and CloudTrail records in AWS's shapes."""
+"""Builders for the integration tests and the benchmark: SNS alarm notifications and CloudTrail records in
+AWS's shapes, in one account and region, the records inside the alarm's search window."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import uuid
 from typing import Any
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
+from detections import naming
+from testkit.lambda_context import ACCOUNT_ID, REGION
+
+ACCOUNT = ACCOUNT_ID  # moto's default account: where the harness creates its resources
 ALARM_TIME = "2026-11-24T06:21:05.123+0000"
 EVENT_TIME = "2026-11-24T06:20:10Z"
 
@@ -21,7 +24,7 @@ def alarm_message(
     name: str | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    name = name or f"security-baseline-{detection_id}"
+    name = name or naming.alarm_name(detection_id, naming.DEFAULT_ALARM_NAME_PREFIX)
     return {
         "AlarmName": name,
         "AlarmDescription": description
@@ -41,8 +44,8 @@ def alarm_message(
         "AlarmActions": [f"arn:aws:sns:{REGION}:{ACCOUNT}:security-baseline-alerts"],
         "InsufficientDataActions": [],
         "Trigger": {
-            "MetricName": detection_id,
-            "Namespace": "SecurityBaseline",
+            "MetricName": naming.metric_name(detection_id),
+            "Namespace": naming.DEFAULT_NAMESPACE,
             "StatisticType": "Statistic",
             "Statistic": "SUM",
             "Unit": None,

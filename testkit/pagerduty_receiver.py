@@ -1,6 +1,6 @@
 """A local PagerDuty Events API v2 receiver for tests and the demo: validates, records, and fails on cue.
 
-* ``POST /v2/enqueue``: the body is checked against our own schema (``demo/pagerduty_events_v2.schema.json``)
+* ``POST /v2/enqueue``: the body is checked against our own schema (``pagerduty_events_v2.schema.json``)
   and the 512 KB event limit; valid events get PagerDuty's 202 response shape, invalid ones a 400 with the
   errors. Every request, valid or not, is recorded for assertions.
 * Scripted faults: ``receiver.script(Respond(429), Respond(500), Hang(2.0), Disconnect())`` queues responses

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -42,11 +42,10 @@ from moto.server import ThreadedMotoServer
 
 from demo.cdk_out import FunctionDefinition, find_function
 from detections.filter_pattern import FilterPattern, compile_pattern
+from testkit.lambda_context import ACCOUNT_ID, REGION, FakeLambdaContext
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"  # moto's default account
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -443,22 +442,6 @@ def _forget_powertools_logger(service: str) -> None:
 
 
 # --- Lambda's invocation model ---------------------------------------------------------------------------
-
-
-@dataclass
-class FakeLambdaContext:
-    timeout_seconds: float = 60.0
-    function_name: str = "security-alert-forwarder"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
 @dataclass

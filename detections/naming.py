@@ -1,0 +1,97 @@
+"""How a detection is named in CloudWatch, in both directions: the one home of that contract.
+
+Forwards (the alerting stack): a detection's metric filters publish to the metric ``metric_name(id)`` in the
+configured namespace, its alarm is ``alarm_name(id, prefix)`` and says ``alarm_description(detection)``.
+Backwards (the forwarder): an alarm notification names the detection by its metric (the alarm's Trigger
+``MetricName`` in our ``Namespace``), which survives a renamed alarm or a changed prefix; the alarm name
+minus the prefix and the ``[id]`` that opens the description are the fallbacks, in that order.
+
+Pure standard library: the forwarder's Lambda asset carries this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from detections.catalogue import Detection
+
+DEFAULT_NAMESPACE = "SecurityBaseline"
+DEFAULT_ALARM_NAME_PREFIX = "security-baseline-"
+ALARM_NAME_MAX_CHARS = 255
+ALARM_DESCRIPTION_MAX_CHARS = 1024  # CloudFormation/CloudWatch limit for AlarmDescription
+
+
+def metric_name(detection_id: str) -> str:
+    """The metric every filter of the detection feeds and its alarm reads: scanners (Security Hub
+    CloudWatch.1-14, Prowler) pair filter and alarm by it, so it is the id itself."""
+    return detection_id
+
+
+def alarm_name(detection_id: str, name_prefix: str) -> str:
+    name = f"{name_prefix}{detection_id}"
+    if len(name) > ALARM_NAME_MAX_CHARS:
+        raise ValueError(
+            f"alarm name {name!r} is {len(name)} characters; CloudWatch allows {ALARM_NAME_MAX_CHARS}. "
+            "Fix: shorten baseline.alarms.namePrefix."
+        )
+    return name
+
+
+def metric_filter_name(detection_id: str, name_prefix: str, index: int) -> str:
+    # The first filter carries the detection's own (CIS) pattern; later ones are scanner variants.
+    return f"{name_prefix}{detection_id}" if index == 0 else f"{name_prefix}{detection_id}-variant-{index}"
+
+
+def alarm_description(detection: Detection) -> str:
+    """``[id] Title.`` first (read back by ``detection_id_from_description``), then severity, controls and
+    the runbook's first line."""
+    runbook_first_line = next((line.strip() for line in detection.runbook.splitlines() if line.strip()), "")
+    controls = ", ".join(detection.controls) if detection.controls else "none"
+    description = (
+        f"[{detection.id}] {detection.title.rstrip('.')}. Severity: {detection.severity}. "
+        f"Controls: {controls}. Runbook: {runbook_first_line}"
+    )
+    if len(description) > ALARM_DESCRIPTION_MAX_CHARS:
+        description = description[: ALARM_DESCRIPTION_MAX_CHARS - 3] + "..."
+    return description
+
+
+def detection_id_from_metric(namespace: str | None, name: str | None, our_namespace: str) -> str | None:
+    """The inverse of ``metric_name``, for a metric in our namespace only (another namespace's metric
+    of the same name is not ours)."""
+    return name if name and namespace == our_namespace else None
+
+
+def detection_id_from_alarm_name(name: str, name_prefix: str) -> str | None:
+    """The inverse of ``alarm_name``; None when the name does not carry the prefix (or the prefix is empty,
+    when any alarm name would do and so none says anything)."""
+    if name_prefix and name.startswith(name_prefix):
+        return name[len(name_prefix) :]
+    return None
+
+
+def detection_id_from_description(description: str | None) -> str | None:
+    """The ``[id]`` that ``alarm_description`` writes first; None when the description does not open so."""
+    text = description or ""
+    if text.startswith("[") and "]" in text:
+        return text[1 : text.index("]")]
+    return None
+
+
+def candidate_detection_ids(
+    *,
+    metrics: Iterable[tuple[str | None, str | None]],
+    alarm: str,
+    description: str | None,
+    namespace: str,
+    name_prefix: str,
+) -> list[str]:
+    """Every id the alarm names, most reliable first: its metric (namespace, name), its name, its description.
+    The caller takes the first one the catalogue knows. A metric-math alarm over several of our metrics
+    names no single detection by metric: its name or description must say which."""
+    by_metric = {detection_id_from_metric(ns, name, namespace) for ns, name in metrics} - {None}
+    found = [*by_metric] if len(by_metric) == 1 else []
+    found += [detection_id_from_alarm_name(alarm, name_prefix), detection_id_from_description(description)]
+    return list(dict.fromkeys(candidate for candidate in found if candidate))

@@ -1,0 +1,121 @@
+"""backtest: the process pool equals `match --summary`; the Athena query equals the local summary (DuckDB).
+The Athena client's flow against moto's Athena over HTTP is in tests/integration/test_athena_client.py."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.replay_bench import generate_trail_files
+from detections.athena import (
+    billed_cost_usd,
+    partition_filter,
+    summary_from_rows,
+    summary_query,
+)
+from detections.cli_backtest import run_local
+from detections.cli_catalogue import replay
+from detections.replay import CatalogueMatcher
+from detections.summary import ReplaySummary, summary_to_dict
+from detections.targets.sql import compile_catalogue
+from tests.corpus.corpus import all_corpus_files, iter_corpus
+from tests.unit.detections.athena_table import load_table, to_duckdb
+from tests.unit.detections.test_sql_target import catalogue_case_records
+
+
+def _match_summary(paths: list[str]) -> tuple[int, dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    status = replay(paths, output_format="json", summary=True, out=out, err=err)
+    return status, json.loads(out.getvalue())
+
+
+def _backtest_summary(paths: list[str], workers: int) -> tuple[int, dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    status = run_local(paths, "json", workers, out=out, err=err)
+    return status, json.loads(out.getvalue())
+
+
+def test_backtest_local_equals_match_on_generated_trail_files(tmp_path: Path):
+    generate_trail_files(tmp_path, 6_000)
+    match = _match_summary([str(tmp_path)])
+    assert match[1]["matches"] > 0
+    assert _backtest_summary([str(tmp_path)], workers=2) == match
+    assert _backtest_summary([str(tmp_path)], workers=1) == match
+
+
+def test_backtest_local_reports_bad_files_like_match(tmp_path: Path):
+    generate_trail_files(tmp_path, 500)
+    (tmp_path / "broken.json").write_text('{"Records": [{"eventName": "X"}, {oops')
+    missing = str(tmp_path / "absent.json.gz")
+    status, data = _backtest_summary([str(tmp_path), missing], workers=2)
+    assert (status, data) == _match_summary([str(tmp_path), missing])
+    assert status == 1 and data["failedFiles"] == 2
+
+
+@pytest.mark.corpus
+def test_backtest_local_equals_match_on_the_corpus(tmp_path: Path):
+    for path in all_corpus_files():
+        lines = [json.dumps(item.event) for item in iter_corpus(path)]
+        (tmp_path / f"{path.stem}.jsonl").write_text("\n".join(lines) + "\n")
+    match = _match_summary([str(tmp_path)])
+    assert match[1]["records"] > 1000
+    assert _backtest_summary([str(tmp_path)], workers=2) == match
+
+
+# --- The Athena summary query, run by DuckDB over the SerDe-shaped table, equals the local summary -------
+
+
+def _comparable(summary: ReplaySummary) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(summary_to_dict(summary, top=10_000)))
+    for entry in data["detections"]:  # SQL has no insertion order: ties among the top lists may differ
+        entry["topPrincipals"] = sorted(entry["topPrincipals"], key=json.dumps)
+        entry["topSourceIPs"] = sorted(entry["topSourceIPs"], key=json.dumps)
+    data["detections"] = sorted(data["detections"], key=lambda e: e["id"])
+    return data
+
+
+def _athena_summary_via_duckdb(records: list[dict[str, Any]]) -> ReplaySummary:
+    compiled, _ = compile_catalogue()
+    sql = to_duckdb(summary_query("cloudtrail_logs", compiled, "TRUE"))
+    rows = load_table(records).execute(sql).fetchall()
+    text_rows = ([None if v is None else str(v) for v in row] for row in rows)
+    return summary_from_rows([d.detection_id for d in compiled], text_rows)
+
+
+def _local_summary(records: list[dict[str, Any]]) -> ReplaySummary:
+    matcher = CatalogueMatcher()
+    summary = ReplaySummary(matcher.detection_ids)
+    for record in records:
+        summary.add(record, matcher.match(record))
+    return summary
+
+
+def test_athena_summary_query_equals_local_summary_on_the_catalogue_cases():
+    records = [record for _, record in catalogue_case_records()]
+    local = _local_summary(records)
+    assert local.total_matches > 50
+    assert _comparable(_athena_summary_via_duckdb(records)) == _comparable(local)
+
+
+@pytest.mark.corpus
+def test_athena_summary_query_equals_local_summary_on_the_corpus():
+    records = [item.event for path in all_corpus_files() for item in iter_corpus(path)]
+    assert _comparable(_athena_summary_via_duckdb(records)) == _comparable(_local_summary(records))
+
+
+def test_partition_filter_and_cost():
+    from datetime import date
+
+    where = partition_filter(date(2026, 1, 1), date(2026, 1, 31), ["111122223333"], ["eu-west-1"])
+    assert where == (
+        "\"timestamp\" BETWEEN '2026/01/01' AND '2026/01/31' AND account IN ('111122223333') "
+        "AND region IN ('eu-west-1')"
+    )
+    with pytest.raises(ValueError, match="before --since"):
+        partition_filter(date(2026, 2, 1), date(2026, 1, 1))
+    assert billed_cost_usd(0) == pytest.approx(10e6 / 1e12 * 5)  # 10 MB minimum
+    assert billed_cost_usd(10**12) == pytest.approx(5.0)
