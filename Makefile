@@ -52,7 +52,7 @@ infra: setup
 	$(BIN)/python -m pytest tests/infra
 
 integration: setup
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest tests/integration tests/investigate
 
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e

@@ -10,6 +10,7 @@ import sys
 
 import aws_cdk as cdk
 
+from detections.rule_files import RuleFileError
 from stacks.config import BaselineConfig, ConfigError
 
 
@@ -23,6 +24,10 @@ def main() -> int:
             '(fix it in cdk.json under "baseline" or in the -c baseline.<key>=<value> override)',
             file=sys.stderr,
         )
+        return 2
+    except RuleFileError as error:  # a rule in baseline.detections.rulesDir
+        print(str(error), file=sys.stderr)
+        print("(fix the rule file, or its folder in cdk.json baseline.detections.rulesDir)", file=sys.stderr)
         return 2
 
     from stacks import add_compliance_checks, build_app

@@ -1140,6 +1140,7 @@ class FilterPattern:
         "_match_text",
         "json_expression",
         "kind",
+        "regex_count",
         "source",
     )
 
@@ -1152,10 +1153,14 @@ class FilterPattern:
         extract: Callable[[str], dict[str, str]] | None = None,
         json_expression: JsonExpr | None = None,
         json_predicate: JsonPredicate | None = None,
+        regex_count: int = 0,
     ) -> None:
         self.source = source
         self.kind: PatternKind = kind
         self.json_expression = json_expression
+        #: How many %regex% operands the parsed pattern has: what CloudWatch Logs counts against its quotas
+        #: (2 per pattern, enforced when parsing; 5 regex-using filters per log group, counted by the stack).
+        self.regex_count = regex_count
         self._match_text = match_text
         self._match_json = match_json
         self._extract = extract
@@ -1215,18 +1220,42 @@ def _build_json(text: str) -> FilterPattern:
         return value is not MISSING and predicate(value)
 
     return FilterPattern(
-        text, "json", match_text, match_json, json_expression=expression, json_predicate=predicate
+        text,
+        "json",
+        match_text,
+        match_json,
+        json_expression=expression,
+        json_predicate=predicate,
+        regex_count=_json_regex_count(expression),
     )
 
 
+def _json_regex_count(expression: JsonExpr) -> int:
+    if isinstance(expression, JsonCondition):
+        return int(isinstance(expression.operand, RegexValue))
+    return sum(_json_regex_count(item) for item in expression.items)
+
+
 def _build_delimited(text: str) -> FilterPattern:
-    matcher = _DelimitedMatcher(_DelimitedParser(text).parse())
+    fields = _DelimitedParser(text).parse()
+    matcher = _DelimitedMatcher(fields)
+    regex_count = sum(
+        isinstance(condition.operand, RegexValue)
+        for field in fields
+        for conjunction in field.conditions
+        for condition in conjunction
+    )
 
     def extract(message: str) -> dict[str, str]:
         return matcher.extract(message) or {}
 
     return FilterPattern(
-        text, "delimited", matcher.matches, lambda value: matcher.matches(_json_text(value)), extract
+        text,
+        "delimited",
+        matcher.matches,
+        lambda value: matcher.matches(_json_text(value)),
+        extract,
+        regex_count=regex_count,
     )
 
 
@@ -1242,7 +1271,9 @@ def _build_regex(text: str) -> FilterPattern:
     def match_text(message: str) -> bool:
         return search(message) is not None
 
-    return FilterPattern(text, "regex", match_text, lambda value: match_text(_json_text(value)))
+    return FilterPattern(
+        text, "regex", match_text, lambda value: match_text(_json_text(value)), regex_count=1
+    )
 
 
 def _build_terms(text: str) -> FilterPattern:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from detections.catalogue import Detection
+    from detections.rule import Detection
 
 DEFAULT_NAMESPACE = "SecurityBaseline"
 DEFAULT_ALARM_NAME_PREFIX = "security-baseline-"

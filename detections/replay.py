@@ -120,6 +120,44 @@ def iter_file_records(path: str | os.PathLike[str]) -> Iterator[dict[str, object
         yield from _iter_stream(stream)
 
 
+def iter_stream_records(read: Callable[[int], bytes], source: str) -> Iterator[ReplayItem]:
+    """Records of one file given as a byte stream's ``read`` (an S3 object body, say), gzip or not.
+
+    Same reader, same per-file errors as :func:`iter_records`: the records read before a problem, then one
+    ReplayError.
+    """
+    position = 0
+    try:
+        binary = io.BufferedReader(_ReadAdapter(read))
+        stream = (
+            io.TextIOWrapper(gzip.GzipFile(fileobj=binary), encoding="utf-8-sig")
+            if binary.peek(2)[:2] == _GZIP_MAGIC
+            else io.TextIOWrapper(binary, encoding="utf-8-sig")
+        )
+        with stream:
+            for record in _iter_stream(stream):
+                position += 1
+                yield ReplayRecord(source, position, record)
+    except (_MalformedLog, OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
+        where = f"after record {position}" if position else "before the first record"
+        yield ReplayError(source, f"{source}: {where}: {_describe(error)}")
+
+
+class _ReadAdapter(io.RawIOBase):
+    """A raw binary stream over any ``read(n)`` (botocore's StreamingBody has no ``readinto``)."""
+
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self._read = read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, gzip.BadGzipFile | EOFError | zlib.error):
         return f"corrupt or truncated gzip data ({error})"

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
 
-from detections.catalogue import CATALOGUE
 from detections.fast_path import enabled, plan
 from detections.targets.eventbridge import forwarding_patterns
 from stacks.alerting_stack import AlertingStack
@@ -34,7 +33,7 @@ def build_app(app: App, config: BaselineConfig) -> tuple[AuditTrailStack, Alerti
 
 def build_fast_path_forwarding(app: App, config: BaselineConfig) -> list[FastPathForwardingStack]:
     """One forwarding stack per fast-path region other than the home region (none when the path is off)."""
-    fast = [d.compiled for d in enabled(plan(CATALOGUE)) if d.compiled is not None]
+    fast = [d.compiled for d in enabled(plan(config.detections_in_use)) if d.compiled is not None]
     if not fast or config.home_region is None:
         return []
     patterns = forwarding_patterns(fast)

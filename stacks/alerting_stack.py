@@ -16,11 +16,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from detections.catalogue import CATALOGUE, Detection
+from detections.catalogue import Detection
 from detections.fast_path import plan
 from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
 from stacks.constructs.alert_topic import AlertTopic
-from stacks.constructs.detection_alarms import DetectionAlarms
+from stacks.constructs.detection_alarms import DetectionAlarms, warn_about_disabled_controls
 from stacks.constructs.fast_path import FastPathRules
 from stacks.constructs.pipeline_health import PipelineHealth
 
@@ -29,7 +29,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class AlertingStack(Stack):
-    """Alarms for every catalogue detection, the alert and health topics, and the forwarder.
+    """Alarms for every detection in use, the alert and health topics, and the forwarder.
+
+    The detections in use are ``config.detections_in_use`` (built-ins and the user's rules, minus the ids
+    switched off) unless a test passes its own list.
 
     Attributes:
         alerts_topic: SNS topic the detection alarms publish to (the forwarder subscribes).
@@ -48,11 +51,13 @@ class AlertingStack(Stack):
         *,
         config: BaselineConfig,
         trail_log_group: logs.ILogGroup,
-        detections: Sequence[Detection] = CATALOGUE,
+        detections: Sequence[Detection] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("security-baseline:component", "alerting")
+        in_use = tuple(config.detections_in_use if detections is None else detections)
+        warn_about_disabled_controls(self, config.disabled_compliance_detections)
 
         alerts = AlertTopic(
             self,
@@ -73,18 +78,19 @@ class AlertingStack(Stack):
                 metric_namespace=config.alarms.namespace,
                 suppressions=config.suppressions,
                 log_retention_days=config.log_retention_days,
+                detections=in_use,
             ),
         )
         detection_alarms = DetectionAlarms(
             self,
             "DetectionAlarms",
-            detections=detections,
+            detections=in_use,
             log_group=trail_log_group,
             settings=config.alarms,
             alerts_topic=alerts.topic,
         )
         fast_path = (
-            FastPathRules(self, "FastPath", decisions=plan(detections), forwarder=forwarder.function)
+            FastPathRules(self, "FastPath", decisions=plan(in_use), forwarder=forwarder.function)
             if config.fast_path.enabled
             else None
         )

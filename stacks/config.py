@@ -15,10 +15,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
+from detections.rule import Detection
+from detections.rule_files import load_rules
 from detections.suppressions import Suppression, parse_suppressions, suppressions_json
 from lambdas.forwarder import environment as forwarder_env
 
@@ -107,6 +110,17 @@ class InsightsSettings:
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """Which detections are on: the built-ins, plus the user's own rule files, minus the switched-off ids."""
+
+    #: The user's rules folder as written in cdk.json (relative to the project folder), or None.
+    rules_dir: str | None = None
+    disabled: tuple[str, ...] = ()
+    #: The rules loaded (and validated) from ``rules_dir``, sorted by id.
+    user_rules: tuple[Detection, ...] = ()
+
+
+@dataclass(frozen=True)
 class AlarmOverride:
     period_seconds: int | None = None
     evaluation_periods: int | None = None
@@ -185,6 +199,7 @@ class BaselineConfig:
     forwarder: ForwarderSettings = ForwarderSettings()
     suppressions: tuple[Suppression, ...] = ()
     fast_path: FastPathSettings = FastPathSettings()
+    detections: DetectionSettings = DetectionSettings()
 
     @property
     def fast_path_forwarding_regions(self) -> tuple[str, ...]:
@@ -196,6 +211,38 @@ class BaselineConfig:
     @property
     def log_group_name(self) -> str:
         return f"/aws/cloudtrail/{self.trail_name}"
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What a rule's ``requires`` may name that this deployment has."""
+        insights = self.insights.api_call_rate or self.insights.api_error_rate
+        return frozenset({"insights"} if insights else ())
+
+    @property
+    def detections_in_use(self) -> tuple[Detection, ...]:
+        """Built-ins and user rules, minus ``disabled``, minus those whose ``requires`` is not met; by id."""
+        from detections.catalogue import CATALOGUE
+
+        candidates = (*CATALOGUE, *self.detections.user_rules)
+        return tuple(
+            sorted(
+                (
+                    detection
+                    for detection in candidates
+                    if detection.id not in self.detections.disabled
+                    and (detection.requires is None or detection.requires in self.features)
+                ),
+                key=lambda detection: detection.id,
+            )
+        )
+
+    @property
+    def disabled_compliance_detections(self) -> tuple[Detection, ...]:
+        """Switched-off detections that carry compliance controls (their controls then fail)."""
+        from detections.catalogue import CATALOGUE
+
+        every = (*CATALOGUE, *self.detections.user_rules)
+        return tuple(d for d in every if d.id in self.detections.disabled and d.controls)
 
     @classmethod
     def from_context(cls, node: Any) -> BaselineConfig:
@@ -257,6 +304,7 @@ DEFAULTS: dict[str, Any] = {
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
     "fastPath": {"enabled": False, "regions": list(DEFAULT_ENABLED_REGIONS)},
+    "detections": {"rulesDir": None, "disabled": []},
 }
 
 #: Sections whose value may be null (off) or an object with these keys.
@@ -571,7 +619,9 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
             "accounts' logs; set baseline.organizationId or organizationTrail=false",
         )
 
-    alarms = _alarms(raw["alarms"])
+    detections = _detections(raw["detections"])
+    known_ids = tuple(sorted({*_catalogue_ids(), *(detection.id for detection in detections.user_rules)}))
+    alarms = _alarms(raw["alarms"], known_ids)
     health_raw = raw["health"]
     health = HealthSettings(
         emails=_list(health_raw["emails"], _path("health", "emails"), _email, "email addresses"),
@@ -602,7 +652,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         memory_mb=_int(forwarder_raw["memoryMb"], _path("forwarder", "memoryMb"), minimum=128, maximum=10240),
     )
 
-    return BaselineConfig(
+    config = BaselineConfig(
         trail_name=trail_name,
         home_region=home_region,
         log_retention_days=retention,
@@ -619,9 +669,13 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         health=health,
         pagerduty=pagerduty,
         forwarder=forwarder,
-        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name),
+        suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name, known_ids),
         fast_path=_fast_path(raw["fastPath"], home_region),
+        detections=detections,
     )
+    if config.fast_path.enabled:
+        _fast_path_plan_is_deployable(config.detections_in_use)
+    return config
 
 
 def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:
@@ -644,8 +698,6 @@ def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSetti
             "the fast path forwards every region's events to the home region's event bus, so it needs "
             "baseline.homeRegion (e.g. 'eu-west-1'); set homeRegion or fastPath.enabled=false",
         )
-    if enabled:
-        _fast_path_plan_is_deployable()
     if enabled and not regions:
         raise ConfigError(
             _path("fastPath", "regions"),
@@ -747,12 +799,11 @@ def _secret_kms_key_arn(value: Any, path: str, secret_name: str, home_region: st
     return value
 
 
-def _fast_path_plan_is_deployable() -> None:
-    from detections.catalogue import CATALOGUE
+def _fast_path_plan_is_deployable(detections: tuple[Detection, ...]) -> None:
     from detections.fast_path import FastPathError, plan
 
     try:
-        plan(CATALOGUE)
+        plan(detections)
     except FastPathError as error:
         raise ConfigError(_path("fastPath", "enabled"), True, str(error)) from None
 
@@ -763,7 +814,63 @@ def _catalogue_ids() -> tuple[str, ...]:
     return tuple(detection.id for detection in CATALOGUE)
 
 
-def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
+def _detections(raw: Mapping[str, Any]) -> DetectionSettings:
+    """``detections``: the user's rules folder (loaded and validated now) and the ids switched off."""
+    rules_dir = _optional(
+        raw["rulesDir"],
+        _path("detections", "rulesDir"),
+        lambda v, p: _str(
+            v, p, re.compile(r"^\S(?:.*\S)?$"), "a folder path (relative to the project), or null"
+        ),
+    )
+    user_rules: tuple[Detection, ...] = ()
+    if rules_dir is not None:
+        folder = Path(rules_dir)
+        if not folder.is_dir():
+            raise ConfigError(
+                _path("detections", "rulesDir"),
+                rules_dir,
+                f"no such folder (looked in {folder.resolve()}); create it with your <id>.toml rules and "
+                "their <id>.cases.jsonl (see README, Add your own detection), or set rulesDir=null",
+            )
+        user_rules = load_rules(folder)  # RuleFileError names the file, the field and the fix
+        builtin = set(_catalogue_ids())
+        for detection in user_rules:
+            if detection.id in builtin:
+                raise ConfigError(
+                    _path("detections", "rulesDir"),
+                    detection.source,
+                    f"rule id {detection.id!r} is already a built-in detection; give your rule another id "
+                    "(and file name), or to replace the built-in add its id to baseline.detections.disabled "
+                    "and yours under a new id",
+                )
+    known = sorted({*_catalogue_ids(), *(detection.id for detection in user_rules)})
+    disabled = _list(
+        raw["disabled"],
+        _path("detections", "disabled"),
+        lambda v, p: _known_detection_id(v, p, known),
+        "detection ids",
+    )
+    for index, detection_id in enumerate(disabled):
+        if detection_id in disabled[:index]:
+            raise ConfigError(
+                f"{_path('detections', 'disabled')}[{index}]", detection_id, "listed twice; list each id once"
+            )
+    return DetectionSettings(rules_dir=rules_dir, disabled=disabled, user_rules=user_rules)
+
+
+def _known_detection_id(value: Any, path: str, known: list[str]) -> str:
+    if not isinstance(value, str) or value not in known:
+        raise ConfigError(
+            path,
+            value,
+            "unknown detection id; expected one of the built-in or rulesDir ids (see `python -m detections "
+            "list`): " + ", ".join(known),
+        )
+    return value
+
+
+def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings:
     period = _alarm_period(raw["periodSeconds"], _path("alarms", "periodSeconds"))
     evaluations = _int(raw["evaluationPeriods"], _path("alarms", "evaluationPeriods"), minimum=1)
     _evaluation_window(period, evaluations, _path("alarms", "evaluationPeriods"))
@@ -772,7 +879,6 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
         raise ConfigError(
             _path("alarms", "overrides"), overrides_raw, "expected an object: detection id -> override"
         )
-    known_ids = _catalogue_ids()
     overrides: dict[str, AlarmOverride] = {}
     for detection_id, override in overrides_raw.items():
         path = _path("alarms", "overrides", detection_id)
@@ -813,14 +919,13 @@ def _alarms(raw: Mapping[str, Any]) -> AlarmSettings:
 
 
 def _suppressions(
-    raw: Any, pagerduty: PagerDutySettings, alarms: AlarmSettings, trail_name: str
+    raw: Any, pagerduty: PagerDutySettings, alarms: AlarmSettings, trail_name: str, known_ids: tuple[str, ...]
 ) -> tuple[Suppression, ...]:
     path = _path("suppressions")
     try:
         suppressions = parse_suppressions(raw)
     except ValueError as error:
         raise ConfigError(path, raw, f"{error}") from None
-    known_ids = _catalogue_ids()
     for index, suppression in enumerate(suppressions):
         if suppression.detection not in known_ids:
             raise ConfigError(
@@ -860,6 +965,7 @@ __all__ = [
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",
+    "DetectionSettings",
     "FastPathSettings",
     "ForwarderSettings",
     "HealthSettings",

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from detections.catalogue import get_detection
+from detections.rule_files import PACKAGED_RULES_DIR, detection_lookup, load_rules
 from lambdas.forwarder.budget import FILTER_LOG_EVENTS_CONNECT_TIMEOUT, FILTER_LOG_EVENTS_READ_TIMEOUT
 from lambdas.forwarder.evidence import RatePacer
 from lambdas.forwarder.pagerduty import PagerDutyClient
@@ -96,7 +96,9 @@ DEPENDENCIES = Dependencies(
     account_alias=ACCOUNT_ALIAS,
     pagerduty=PAGERDUTY,
     pacer=PACER,
-    lookup_detection=get_detection,
+    # The rules packaged with this code: in the deployed asset exactly the deployment's rules in use,
+    # validated again here so a broken package fails the cold start, not a page.
+    lookup_detection=detection_lookup(load_rules(PACKAGED_RULES_DIR, require_cases=False)),
     logger=logger,
     count=_count,
 )

@@ -11,11 +11,12 @@ fans out to email/other subscribers too, and one path keeps the dedup and retry 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -25,6 +26,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from detections.rule import Detection
+from detections.rule_files import PACKAGED_RULES_DIR
 from detections.suppressions import Suppression, suppressions_json
 from lambdas.forwarder.environment import forwarder_environment
 from stacks.config import ForwarderSettings, PagerDutySettings
@@ -36,23 +39,39 @@ HANDLER = "lambdas.forwarder.handler.lambda_handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
-# Git-style ignore rules over the repo root: exclude everything, then re-include exactly the two
-# packages the handler imports (plus the `lambdas` package marker so `lambdas.forwarder` imports the same
-# way as in the repo). Caches and tests are excluded again inside them. GIT mode (not GLOB) because
-# "/*" also excludes dotfiles and prunes .venv/node_modules without walking them.
-ASSET_EXCLUDES = (
-    "/*",
-    "!/lambdas/",
-    "/lambdas/*",
-    "!/lambdas/__init__.py",
-    "!/lambdas/forwarder/",
-    "!/detections/",
-    "__pycache__/",
-    "*.pyc",
-    "tests/",
-    "test_*.py",
-    ".pytest_cache/",
-)
+# The forwarder's code: the `lambdas` package marker, the forwarder package and the detections package's
+# code. Its rules are NOT taken from the repository: exactly the rules in use (built-ins left on and the
+# user's rulesDir) are staged beside the code, in detections/rules/, without their cases.
+ASSET_CODE = ("lambdas/__init__.py", "lambdas/forwarder", "detections")
+_NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py", ".pytest_cache", "rules")
+STAGING_DIRNAME = "forwarder-source"
+
+
+def stage_forwarder_source(destination: Path, detections: Sequence[Detection]) -> Path:
+    """Write the forwarder's asset source to ``destination``: its code and one ``<id>.toml`` per rule in use.
+
+    Deterministic (the same inputs give the same files, so the asset hash only moves when they change).
+    Detections built in code (tests) have no rule file and are not packaged: the forwarder pages them as
+    alarms it does not know, as it would any alarm outside its rules.
+    """
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    for relative in ASSET_CODE:
+        source = REPO_ROOT / relative
+        if source.is_dir():
+            shutil.copytree(source, destination / relative, ignore=_NOT_SHIPPED)
+        else:
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination / relative)
+    rules = destination / PACKAGED_RULES_DIR.relative_to(REPO_ROOT)
+    rules.mkdir()
+    for detection in detections:
+        rule_file = Path(detection.source) if detection.source else None
+        if rule_file is not None and rule_file.stem == detection.id and rule_file.is_file():
+            shutil.copyfile(rule_file, rules / rule_file.name)
+    return destination
+
 
 # Powertools for AWS Lambda (Python) public layer, AWS account 017000801446. The layer for exactly
 # aws-lambda-powertools 3.37.0 (the version pinned in requirements.txt, so tests run the code as
@@ -82,6 +101,8 @@ class AlertForwarderProps:
     metric_namespace: str  # the detections' metrics: the forwarder maps an alarm to its detection by them
     suppressions: Sequence[Suppression]
     log_retention_days: int
+    #: The detections in use; their rule files are packaged with the function.
+    detections: Sequence[Detection]
 
 
 def secret_arn_pattern(stack: Stack, secret_name_or_arn: str) -> str:
@@ -156,9 +177,7 @@ class AlertForwarder(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(
-                str(REPO_ROOT), exclude=list(ASSET_EXCLUDES), ignore_mode=IgnoreMode.GIT
-            ),
+            code=lambda_.Code.from_asset(str(stage_forwarder_source(self._staging_dir(), props.detections))),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self,
@@ -218,6 +237,12 @@ class AlertForwarder(Construct):
         # RetentionDays is an enum of names in the Python binding; the validated day count goes in as is.
         cfn_log_group.retention_in_days = retention_days
         return log_group
+
+    def _staging_dir(self) -> Path:
+        # Inside the cloud assembly (cdk.out), never the repository: synth writes only where it owns.
+        stage = Stage.of(self)
+        assert stage is not None, "the forwarder is always built inside an App"
+        return Path(stage.outdir) / f"{STAGING_DIRNAME}-{self.node.addr}"
 
     def _environment(self, props: AlertForwarderProps) -> dict[str, str]:
         return forwarder_environment(

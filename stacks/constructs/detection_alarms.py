@@ -9,11 +9,12 @@ not breaching, and the tests assert exactly that for every alarm.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_logs as logs
@@ -21,16 +22,18 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from detections import naming
+from detections.filter_pattern import MAX_REGEX_PER_PATTERN, FilterPatternError, compile_pattern
 from stacks.config import AlarmSettings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the catalogue is pure stdlib and imports nothing of ours
     from detections.catalogue import Detection
 
 # CloudWatch Logs quotas (PutMetricFilter API reference; not adjustable): 100 metric filters per log
-# group; regular expressions: at most 2 per filter pattern and 5 per log group. The per-log-group regex
-# count is enforced conservatively here as the number of %regex% terms across all our filters.
+# group; regular expressions: at most 2 per filter pattern (the engine refuses a third when parsing) and 5
+# per log group. The per-log-group count is enforced conservatively here as the number of %regex% operands
+# across all our filters, counted by the engine from each pattern's parsed form.
 MAX_METRIC_FILTERS_PER_LOG_GROUP = 100
-MAX_REGEX_TERMS_PER_PATTERN = 2
+MAX_REGEX_TERMS_PER_PATTERN = MAX_REGEX_PER_PATTERN
 MAX_REGEX_PATTERNS_PER_LOG_GROUP = 5
 
 # Periods CloudWatch accepts for an alarm: 10, 30 (high resolution) or any multiple of 60 seconds.
@@ -47,64 +50,66 @@ class AlarmTiming:
     evaluation_periods: int
 
 
-def regex_terms(pattern: str) -> int:
-    """How many ``%regex%`` terms a filter pattern has, ignoring ``%`` inside double-quoted strings."""
-    in_quotes = False
-    escaped = False
-    percent_open = False
-    terms = 0
-    for char in pattern:
-        if in_quotes:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_quotes = False
-            continue
-        if char == '"' and not percent_open:
-            in_quotes = True
-        elif char == "%":
-            terms += 1 if percent_open else 0
-            percent_open = not percent_open
-    return terms
-
-
-def uses_regex(pattern: str) -> bool:
-    return regex_terms(pattern) > 0
+def regex_count(detection: Detection, pattern: str) -> int:
+    """The %regex% operands of one of the detection's patterns, as the engine parsed them."""
+    try:
+        return compile_pattern(pattern).regex_count
+    except FilterPatternError as error:  # e.g. a third regex: CloudWatch allows two per pattern
+        raise MetricFilterQuotaError(
+            f"Filter pattern of {detection.id} ({detection.source or 'built in code'}) would be rejected by "
+            f"CloudWatch Logs: {error}. Fix the pattern (at most {MAX_REGEX_TERMS_PER_PATTERN} %regex% per "
+            "pattern; wildcards '*' need none)."
+        ) from None
 
 
 def check_log_group_quotas(detections: Sequence[Detection], *, other_filters_on_log_group: int = 0) -> None:
-    """Fail synth with an actionable message when the catalogue would exceed a per-log-group quota."""
+    """Fail synth with an actionable message when the detections in use would exceed a per-log-group quota.
+
+    Counts every detection passed in: the built-ins left on and the user's own rules (rulesDir).
+    """
     filter_count = sum(len(detection.all_patterns) for detection in detections) + other_filters_on_log_group
     if filter_count > MAX_METRIC_FILTERS_PER_LOG_GROUP:
         raise MetricFilterQuotaError(
-            f"The detection catalogue needs {filter_count} metric filters on the trail log group "
+            f"The detections in use need {filter_count} metric filters on the trail log group "
             f"({len(detections)} detections, {other_filters_on_log_group} other filters), but "
             f"CloudWatch Logs allows at most {MAX_METRIC_FILTERS_PER_LOG_GROUP} metric filters per log "
             "group. "
-            "Fix: remove or merge detections (or their additional_patterns) in detections/catalogue.py."
+            "Fix: switch detections off (baseline.detections.disabled), or remove or merge rules (or their "
+            "additional_patterns) in baseline.detections.rulesDir."
         )
-    per_pattern = [
-        (detection.id, regex_terms(pattern)) for detection in detections for pattern in detection.all_patterns
+    regex_ids = [
+        detection.id
+        for detection in detections
+        for pattern in detection.all_patterns
+        for _ in range(regex_count(detection, pattern))
     ]
-    too_many_in_one = [
-        detection_id for detection_id, terms in per_pattern if terms > MAX_REGEX_TERMS_PER_PATTERN
-    ]
-    if too_many_in_one:
-        raise MetricFilterQuotaError(
-            f"Filter patterns of {', '.join(too_many_in_one)} use more than {MAX_REGEX_TERMS_PER_PATTERN} "
-            "%regex% terms; CloudWatch Logs allows at most two per filter pattern. Fix: split the pattern or "
-            "use wildcards ('*') instead of regular expressions."
-        )
-    regex_ids = [detection_id for detection_id, terms in per_pattern for _ in range(terms)]
     if len(regex_ids) > MAX_REGEX_PATTERNS_PER_LOG_GROUP:
         raise MetricFilterQuotaError(
             f"{len(regex_ids)} %regex% patterns in the metric filters (detections: "
             f"{', '.join(sorted(set(regex_ids)))}), but CloudWatch Logs allows at most "
             f"{MAX_REGEX_PATTERNS_PER_LOG_GROUP} regular expression patterns per log group. "
-            "Fix: rewrite some patterns without %regex% (e.g. with wildcards '*')."
+            "Fix: rewrite some patterns without %regex% (e.g. with wildcards '*'), or switch detections off "
+            "(baseline.detections.disabled)."
         )
+
+
+def disabled_control_warning(detection: Detection) -> str:
+    """What switching off a detection that carries compliance controls costs, and how to undo it."""
+    security_hub = [c for c in detection.controls if c.startswith("CloudWatch.")]
+    named = ", ".join(security_hub + [c for c in detection.controls if c not in security_hub])
+    return (
+        f"baseline.detections.disabled: {detection.id!r} is switched off, so its metric filter and alarm are "
+        f"not deployed and these controls will FAIL for this account: {named}. Remove the id from "
+        "baseline.detections.disabled to pass them again."
+    )
+
+
+def warn_about_disabled_controls(scope: Construct, disabled: Iterable[Detection]) -> None:
+    """A CDK warning annotation (listed by `cdk synth`, fails `--strict`) and a line on stderr for each."""
+    for detection in disabled:
+        message = disabled_control_warning(detection)
+        Annotations.of(scope).add_warning_v2(f"security-baseline:detection-disabled:{detection.id}", message)
+        print(f"Warning: {message}", file=sys.stderr)
 
 
 def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:

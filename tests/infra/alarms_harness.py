@@ -66,7 +66,7 @@ class _StandInTrailStack(Stack):
 
 def synth_alerting(
     config: BaselineConfig | None = None,
-    detections: Sequence[Detection] = CATALOGUE,
+    detections: Sequence[Detection] | None = None,
     *,
     use_real_trail_stack: bool = True,
 ) -> SynthesizedAlerting:

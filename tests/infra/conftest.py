@@ -52,9 +52,11 @@ class SynthesizedApp:
 #: setting that changes the resources: what users deploy once they enable the features they bought.
 #: test_compliance_scanners.py checks that every setting that is off by default is on in one of them.
 VARIANTS: dict[str, dict[str, Any]] = {
-    # Our own bucket and key with every feature on: data events of all three kinds, both Insights types,
-    # an organization trail, Object Lock, alert and health subscribers, a suppression, an alarm override.
+    # Our own bucket and key with every feature on: data events of all three kinds, both Insights types (so
+    # the Insights detection too), an organization trail, Object Lock, alert and health subscribers, a
+    # suppression, an alarm override, a user rules folder and a switched-off built-in.
     "everything-on": {
+        "detections": {"rulesDir": "examples/rules", "disabled": ["ssm-shell-command-sent"]},
         "dataEvents": {
             "s3Buckets": ["arn:aws:s3:::payments-data", "arn:aws:s3:::exports/reports/"],
             "lambdaFunctions": "all",

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from demo.synth_summary import summarize
-from detections.catalogue import CATALOGUE
 from detections.fast_path import FAST_PATH_METADATA_KEY, enabled, plan
 from detections.targets.eventbridge import forwarding_patterns
 from stacks import ALERTING_STACK_ID, FAST_PATH_STACK_ID_PREFIX
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 
 HOME = "eu-west-1"
 OTHER = "us-east-1"
+# The fast-path variant changes no detection: what the default configuration switches on.
+IN_USE = BaselineConfig.from_mapping({}).detections_in_use
 
 
 def _template(app: SynthesizedApp, stack: str) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def test_one_rule_per_fast_path_detection_with_its_exact_pattern_state_and_targe
 ) -> None:
     template = _template(fast_path_app, ALERTING_STACK_ID)
     rules = [r["Properties"] for r in _of_type(template, "AWS::Events::Rule").values()]
-    decisions = {d.detection_id: d for d in enabled(plan(CATALOGUE))}
+    decisions = {d.detection_id: d for d in enabled(plan(IN_USE))}
     by_detection = {rule["Description"].split()[4]: rule for rule in rules}
     assert set(by_detection) == set(decisions)
     functions = _of_type(template, "AWS::Lambda::Function")
@@ -121,12 +122,12 @@ def test_the_summary_metadata_says_why_each_detection_has_or_lacks_a_fast_path(
     fast_path_app: SynthesizedApp,
 ) -> None:
     metadata = _template(fast_path_app, ALERTING_STACK_ID)["Metadata"][FAST_PATH_METADATA_KEY]
-    assert set(metadata) == {d.id for d in CATALOGUE}
+    assert set(metadata) == {d.id for d in IN_USE}
     assert metadata["root-console-login"]["enabled"] is True
     assert "AWS Console Sign In via CloudTrail" in metadata["root-console-login"]["detailTypes"]
     assert metadata["ec2-ami-shared"] == {
         "enabled": False,
-        "reason": next(d.reason for d in plan(CATALOGUE) if d.detection_id == "ec2-ami-shared"),
+        "reason": next(d.reason for d in plan(IN_USE) if d.detection_id == "ec2-ami-shared"),
     }
 
 
@@ -136,7 +137,7 @@ def test_each_other_region_forwards_to_the_home_bus_through_a_put_events_only_ro
     assert set(fast_path_app.template_paths) >= {f"{FAST_PATH_STACK_ID_PREFIX}{OTHER}"}
     assert f"{FAST_PATH_STACK_ID_PREFIX}{HOME}" not in fast_path_app.template_paths
     template = _template(fast_path_app, f"{FAST_PATH_STACK_ID_PREFIX}{OTHER}")
-    expected = forwarding_patterns([d.compiled for d in enabled(plan(CATALOGUE)) if d.compiled])
+    expected = forwarding_patterns([d.compiled for d in enabled(plan(IN_USE)) if d.compiled])
     rules = [r["Properties"] for r in _of_type(template, "AWS::Events::Rule").values()]
     assert [r["EventPattern"] for r in rules] == [p.pattern for p in expected]
     assert [r["State"] for r in rules] == [
@@ -212,7 +213,7 @@ def test_the_synth_summary_lists_fast_path_detections_and_why_the_others_have_no
     fast_path_app: SynthesizedApp, synthesized_app: SynthesizedApp
 ) -> None:
     text = summarize(fast_path_app.outdir)
-    decisions = plan(CATALOGUE)
+    decisions = plan(IN_USE)
     assert (
         f"fast path: {len(enabled(decisions))} of {len(decisions)} detections have an EventBridge rule"
         in text

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,6 @@ from detections.suppressions import parse_suppressions
 from stacks import build_app, nag_packs
 from stacks.config import BaselineConfig
 from stacks.constructs.alert_forwarder import (
-    ASSET_EXCLUDES,
     HANDLER,
     POWERTOOLS_LAYER_SSM_PARAMETER,
     REPO_ROOT,
@@ -169,8 +169,9 @@ def staged_asset_files(synth: SynthesizedAlerting) -> set[str]:
     return {path.relative_to(asset_dir).as_posix() for path in asset_dir.rglob("*") if path.is_file()}
 
 
-def expected_asset_files() -> set[str]:
-    """What the repo holds under the two packages, minus caches and tests."""
+def expected_asset_files(rule_ids: Iterable[str]) -> set[str]:
+    """The two packages' code as the repo holds it (minus caches, tests and the rules folder), plus one
+    ``detections/rules/<id>.toml`` per rule in use and no cases."""
     files = {"lambdas/__init__.py"}
     for package in ("lambdas/forwarder", "detections"):
         for path in (REPO_ROOT / package).rglob("*"):
@@ -179,26 +180,29 @@ def expected_asset_files() -> set[str]:
                 continue
             if (
                 "tests" in relative.parts
+                or "rules" in relative.parts
                 or path.name.startswith("test_")
                 or ".pytest_cache" in relative.parts
             ):
                 continue
             files.add(relative.as_posix())
-    return files
+    return files | {f"detections/rules/{rule_id}.toml" for rule_id in rule_ids}
 
 
-def test_the_staged_asset_holds_exactly_the_forwarder_and_detections_packages(synthesized):
+def test_the_staged_asset_holds_the_code_and_exactly_the_rules_in_use(synthesized):
     staged = staged_asset_files(synthesized)
+    in_use = sorted(synthesized.stack.alarms)  # the default configuration: every built-in it can use
 
-    assert staged == expected_asset_files()
+    assert staged == expected_asset_files(in_use)
     assert "lambdas/forwarder/handler.py" in staged
     assert "detections/catalogue.py" in staged
+    assert "detections/rules/root-account-usage.toml" in staged
+    assert not [f for f in staged if f.endswith(".cases.jsonl")]
     assert all(Path(f).parts[0] in ("lambdas", "detections") for f in staged)
     assert not [f for f in staged if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
 
 
 def test_the_asset_is_a_plain_directory_without_docker_bundling(synthesized):
-    assert ASSET_EXCLUDES[0] == "/*"  # everything else in the repo root is excluded
     assets = json.loads(next(synthesized.outdir.glob("SecurityBaselineAlerting.assets.json")).read_text())
     (source,) = [f["source"] for f in assets["files"].values() if f["source"].get("packaging") == "zip"]
     assert source["path"].startswith("asset.")

@@ -26,22 +26,9 @@ from detections.targets.eventbridge import (
     forwarding_patterns,
 )
 from testkit.moto_harness import MotoHarness
+from testkit.rule_cases import catalogue_case_records
 from tests.corpus.corpus import CORPUS_DIR, iter_corpus
 from tests.eventbridge_oracles import MotoEventBridge, event_ruler_matches, event_ruler_supports
-
-
-def catalogue_case_records() -> Iterator[tuple[str, dict[str, Any]]]:
-    """(label, CloudTrail record) for every case of every detection; the one place knowing where cases live.
-
-    Today tests/unit/detections/catalogue_cases.py; when the rule model lands they move to
-    detections/rules/<id>.cases.jsonl and only this function changes.
-    """
-    from tests.unit.detections.catalogue_cases import NEGATIVES, POSITIVES
-
-    for kind, table in (("positive", POSITIVES), ("negative", NEGATIVES)):
-        for detection_id, cases in table.items():
-            for description, record in cases:
-                yield f"case {detection_id} {kind}: {description}", record
 
 
 def corpus_records() -> list[tuple[str, dict[str, Any]]]:

@@ -17,14 +17,15 @@ from detections.athena import (
     summary_from_rows,
     summary_query,
 )
+from detections.catalogue import CATALOGUE
 from detections.cli_backtest import run_local
 from detections.cli_catalogue import replay
 from detections.replay import CatalogueMatcher
 from detections.summary import ReplaySummary, summary_to_dict
 from detections.targets.sql import compile_catalogue
+from testkit.rule_cases import catalogue_case_records
 from tests.corpus.corpus import all_corpus_files, iter_corpus
 from tests.unit.detections.athena_table import load_table, to_duckdb
-from tests.unit.detections.test_sql_target import catalogue_case_records
 
 
 def _match_summary(paths: list[str]) -> tuple[int, dict[str, Any]]:
@@ -87,7 +88,9 @@ def _athena_summary_via_duckdb(records: list[dict[str, Any]]) -> ReplaySummary:
 
 
 def _local_summary(records: list[dict[str, Any]]) -> ReplaySummary:
-    matcher = CatalogueMatcher()
+    # The same detections the Athena query runs: those whose SQL compiles (test_sql_target pins the refusals).
+    compiled_ids = {d.detection_id for d in compile_catalogue()[0]}
+    matcher = CatalogueMatcher([d for d in CATALOGUE if d.id in compiled_ids])
     summary = ReplaySummary(matcher.detection_ids)
     for record in records:
         summary.add(record, matcher.match(record))

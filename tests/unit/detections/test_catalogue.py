@@ -1,39 +1,32 @@
-"""The catalogue as a specification: exact compliance texts, CloudWatch limits, and behaviour on records."""
+"""The built-in catalogue as a specification: exact compliance texts, CloudWatch limits, behaviour on records.
+
+Behaviour on records is each rule's own cases file (detections/rules/<id>.cases.jsonl); this module holds
+what spans rules (coverage, quotas, the scanners' texts). The rule files' loader has its own tests.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import string
+from pathlib import Path
 
 import pytest
 
 from detections.catalogue import CATALOGUE, SUMMARY_FIELDS, Detection, get_detection
 from detections.filter_pattern import compile_pattern
-from tests.prowler_event_names import ORGANIZATIONS_EVENT_NAMES, ROUTE_TABLE_EVENT_NAMES
-from tests.unit.detections.catalogue_cases import NEGATIVES, POSITIVES
+from detections.rule_files import RuleCase, cases_path_of, load_cases
+from tests.oracles.prowler import (
+    ORGANIZATIONS_EVENT_NAMES,
+    PROWLER_CHECKS,
+    ROUTE_TABLE_EVENT_NAMES,
+    ordered_regex,
+    passes,
+)
+from tests.oracles.security_hub import PUBLISHED_PATTERNS
 
 BY_ID = {d.id: d for d in CATALOGUE}
-
-# The texts Security Hub publishes (awsdocs/aws-security-hub-user-guide doc_source/cloudwatch-controls.md) and
-# CIS 1.4.0 prints for 4.15. Security Hub fails a control when a term is added, so they must stay verbatim.
-PUBLISHED_PATTERNS = {
-    "CloudWatch.1": '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}',  # noqa: E501
-    "CloudWatch.2": '{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}',
-    "CloudWatch.3": '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',  # noqa: E501
-    "CloudWatch.4": "{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy)}",  # noqa: E501
-    "CloudWatch.5": "{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || ($.eventName=StartLogging) || ($.eventName=StopLogging)}",  # noqa: E501
-    "CloudWatch.6": '{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}',
-    "CloudWatch.7": "{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}",  # noqa: E501
-    "CloudWatch.8": "{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || ($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || ($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || ($.eventName=DeleteBucketReplication))}",  # noqa: E501
-    "CloudWatch.9": "{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || ($.eventName=PutConfigurationRecorder))}",  # noqa: E501
-    "CloudWatch.10": "{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || ($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || ($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}",  # noqa: E501
-    "CloudWatch.11": "{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || ($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || ($.eventName=ReplaceNetworkAclAssociation)}",  # noqa: E501
-    "CloudWatch.12": "{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || ($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || ($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}",  # noqa: E501
-    "CloudWatch.13": "{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || ($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || ($.eventName=DisassociateRouteTable)}",  # noqa: E501
-    "CloudWatch.14": "{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || ($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || ($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || ($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || ($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}",  # noqa: E501
-    "CIS 1.4.0 4.15": '{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }',  # noqa: E501
-}
+CASES: dict[str, tuple[RuleCase, ...]] = {d.id: load_cases(cases_path_of(Path(d.source))) for d in CATALOGUE}
 
 
 def matches(detection: Detection, event: dict[str, object]) -> bool:
@@ -104,13 +97,13 @@ def test_every_pattern_is_one_cloudwatch_accepts(detection: Detection) -> None:
         compiled = compile_pattern(text)  # raises FilterPatternError on anything AWS would reject
         assert compiled.kind == "json"
         assert len(text) <= 1024
-        assert text.count("%") // 2 <= 2, "at most 2 regular expressions per filter pattern"
+        assert compiled.regex_count <= 2, "at most 2 regular expressions per filter pattern"
 
 
 def test_catalogue_stays_within_log_group_quotas() -> None:
     filters = [p for d in CATALOGUE for p in d.all_patterns]
     assert len(filters) <= 60, "100 metric filters per log group; leave room for others"
-    with_regex = [p for p in filters if re.search(r"%[^%]+%", p)]
+    with_regex = [p for p in filters if compile_pattern(p).regex_count]
     assert len(with_regex) <= 1, "5 regex-using filter patterns per log group, shared with anyone else"
 
 
@@ -126,88 +119,56 @@ def test_get_detection_finds_by_id_and_names_the_known_ids_otherwise() -> None:
     assert "no-such-detection" in str(raised.value) and "root-account-usage" in str(raised.value)
 
 
-# --- Prowler's checks (issue 4 part 2): my own encoding of their required clauses ----------------------
+# --- Prowler's checks (issue 4 part 2), through the one Prowler oracle ----------------------------------
 
-
-def prowler_current(pattern: str, *, source: str, names: list[str]) -> bool:
-    """Current Prowler: every clause anywhere, event names matched as whole words."""
-    clauses = [rf"(?=.*\$\.eventSource\s*=\s*.?{re.escape(source)})"]
-    clauses += [rf"(?=.*\$\.eventName\s*=\s*.?{re.escape(name)}\b)" for name in names]
-    return re.search("".join(clauses), pattern, flags=re.DOTALL) is not None
-
-
-def prowler_ordered(
-    pattern: str, *, source: str | None, names: list[str], quote_allowed: bool = True
-) -> bool:
-    """Prowler before 5.30: one regex, clauses in a fixed order (the oldest form allowed no quote)."""
-    optional_quote = ".?" if quote_allowed else ""
-    parts = [rf"\$\.eventSource\s*=\s*{optional_quote}{re.escape(source)}"] if source else []
-    parts += [rf"\$\.eventName\s*=\s*{optional_quote}{re.escape(name)}" for name in names]
-    return re.search(".+".join(parts), pattern) is not None
-
-
-ROUTE_NAMES = list(ROUTE_TABLE_EVENT_NAMES)
-ORG_NAMES = list(ORGANIZATIONS_EVENT_NAMES)
+ROUTE_CHECK = PROWLER_CHECKS["cloudwatch_changes_to_network_route_tables_alarm_configured"]
+ORGANIZATIONS_CHECK = PROWLER_CHECKS["cloudwatch_log_metric_filter_aws_organizations_changes"]
 
 
 def test_route_tables_prowler_variant_satisfies_every_prowler_version_where_the_cis_text_cannot() -> None:
     detection = get_detection("route-table-changes")
     (variant,) = detection.additional_patterns
-    assert prowler_current(variant, source="ec2.amazonaws.com", names=ROUTE_NAMES)
-    assert prowler_ordered(variant, source="ec2.amazonaws.com", names=ROUTE_NAMES)
-    assert prowler_ordered(variant, source=None, names=ROUTE_NAMES, quote_allowed=False)
-    assert not prowler_current(detection.pattern, source="ec2.amazonaws.com", names=ROUTE_NAMES)
+    assert passes(ROUTE_CHECK, variant)
+    assert passes(
+        ordered_regex(event_source="ec2.amazonaws.com", event_names=ROUTE_TABLE_EVENT_NAMES), variant
+    )
+    oldest = ordered_regex(event_source=None, event_names=ROUTE_TABLE_EVENT_NAMES, quote_allowed=False)
+    assert passes(oldest, variant)
+    assert not passes(ROUTE_CHECK, detection.pattern)
 
 
 def test_organizations_prowler_variant_has_the_21_events_in_prowlers_order() -> None:
     detection = get_detection("organizations-changes")
     (variant,) = detection.additional_patterns
-    assert prowler_current(variant, source="organizations.amazonaws.com", names=ORG_NAMES)
-    assert prowler_ordered(variant, source="organizations.amazonaws.com", names=ORG_NAMES)
-    assert not prowler_current(detection.pattern, source="organizations.amazonaws.com", names=ORG_NAMES)
+    assert passes(ORGANIZATIONS_CHECK, variant)
+    ordered = ordered_regex(event_source="organizations.amazonaws.com", event_names=ORGANIZATIONS_EVENT_NAMES)
+    assert passes(ordered, variant)
+    assert not passes(ORGANIZATIONS_CHECK, detection.pattern)
 
 
 def test_prowler_variants_only_widen_what_the_cis_text_matches() -> None:
     # On the CIS events both filters match (one metric, one alarm); the variant adds nothing unrelated.
     for detection_id in ("route-table-changes", "organizations-changes"):
         detection = get_detection(detection_id)
-        for _, event in POSITIVES[detection_id] + NEGATIVES[detection_id]:
-            cis = compile_pattern(detection.pattern).matches_json(event)
-            variant = compile_pattern(detection.additional_patterns[0]).matches_json(event)
+        for case in CASES[detection_id]:
+            cis = compile_pattern(detection.pattern).matches_json(case.record)
+            variant = compile_pattern(detection.additional_patterns[0]).matches_json(case.record)
             if cis and detection_id == "organizations-changes":
                 assert variant
             if variant and detection_id == "route-table-changes":
                 assert cis
 
 
-# --- Behaviour on records (table in catalogue_cases.py) -------------------------------------------------
+# --- Behaviour on records (each rule's cases file) ------------------------------------------------------
 
 
-def test_every_detection_has_three_positives_and_three_near_misses() -> None:
-    assert set(POSITIVES) == set(BY_ID) == set(NEGATIVES)
-    for detection_id in BY_ID:
-        assert len(POSITIVES[detection_id]) >= 3, detection_id
-        assert len(NEGATIVES[detection_id]) >= 3, detection_id
+def test_every_built_in_detection_has_three_positives_and_three_near_misses() -> None:
+    for detection_id, cases in CASES.items():
+        assert sum(case.should_match for case in cases) >= 3, detection_id
+        assert sum(not case.should_match for case in cases) >= 3, detection_id
 
 
-POSITIVE_CASES = [(d, name, event) for d, cases in POSITIVES.items() for name, event in cases]
-NEGATIVE_CASES = [(d, name, event) for d, cases in NEGATIVES.items() for name, event in cases]
-
-
-@pytest.mark.parametrize(("detection_id", "name", "event"), POSITIVE_CASES, ids=lambda v: str(v)[:60])
-def test_detection_matches_its_positive_records(
-    detection_id: str, name: str, event: dict[str, object]
-) -> None:
-    detection = BY_ID[detection_id]
-    assert matches(detection, event), f"{detection_id} should match: {name}"
-    assert matches_as_log_line(detection, event), f"{detection_id} should match the log line: {name}"
-
-
-@pytest.mark.parametrize(("detection_id", "name", "event"), NEGATIVE_CASES, ids=lambda v: str(v)[:60])
-def test_detection_ignores_its_near_misses(detection_id: str, name: str, event: dict[str, object]) -> None:
-    detection = BY_ID[detection_id]
-    assert not matches(detection, event), f"{detection_id} should not match: {name}"
-    assert not matches_as_log_line(detection, event)
+# Running every case (built-in and the user's rulesDir) is tests/unit/detections/test_rule_cases.py.
 
 
 def test_no_detection_matches_a_routine_read() -> None:

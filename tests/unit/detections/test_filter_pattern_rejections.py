@@ -110,3 +110,21 @@ def test_non_string_pattern_is_a_type_error() -> None:
 )
 def test_limits_and_allowed_syntax_are_accepted(pattern: str) -> None:
     assert compile_pattern(pattern).source == pattern  # compiled, no FilterPatternError
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("{ $.eventName = %Delete.*% }", 1),
+        ("%AccessDenied|UnauthorizedOperation%", 1),
+        ("{ $.a = %x% || $.b = %y% }", 2),
+        ("{ ($.a = %x%) && ($.b != %y%) }", 2),
+        ('{ $.errorCode = "*UnauthorizedOperation" }', 0),
+        ('{ $.requestParameters.note = "100% sure, 50% done" }', 0),
+        ("[ip, user, status=4*]", 0),
+        ("[ip, user = %adm.*%, status = %5\\d\\d%]", 2),
+        ("ERROR -DEBUG", 0),
+    ],
+)
+def test_regex_count_comes_from_the_parsed_form_not_percent_signs(pattern: str, expected: int) -> None:
+    assert compile_pattern(pattern).regex_count == expected
