@@ -55,6 +55,7 @@ from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCIDRExpression,
     SigmaCompareExpression,
+    SigmaExists,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
@@ -110,7 +111,7 @@ class Refusal(Exception):
 # Boolean form
 # ---------------------------------------------------------------------------------------------------------
 
-LeafKind = Literal["string", "regex", "number", "null", "compare"]
+LeafKind = Literal["string", "regex", "number", "null", "compare", "absent"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class Leaf:
         return Leaf(self.field, self.kind, self.value, not self.negated, self.operator)
 
     def describe(self) -> str:
+        if self.kind == "absent":
+            return f"{self.field} {'exists' if self.negated else 'is absent'}"
         shown = {"null": "null", "regex": f"/{self.value}/"}.get(self.kind, json.dumps(self.value))
         operator = self.operator if self.kind == "compare" else "="
         return f"{'not ' if self.negated else ''}{self.field} {operator} {shown}"
@@ -262,6 +265,9 @@ def _leaf(field_name: str, value: object) -> Leaf:
         return Leaf(field_name, "regex", cloudwatch_regex(str(value.regexp.to_plain())))
     if isinstance(value, SigmaCIDRExpression):
         return Leaf(field_name, "string", _cidr_text(field_name, value.cidr))
+    if isinstance(value, SigmaExists):
+        # Sigma's exists tests presence (a null value is present), which is exactly NOT EXISTS.
+        return Leaf(field_name, "absent", None, negated=value.exists)
     if isinstance(value, SigmaCompareExpression):
         return Leaf(field_name, "compare", value.number.number, operator=_COMPARE_OPERATORS[value.op])
     raise Refusal(f"{field_name}: a {type(value).__name__} value (modifier) has no filter-pattern equivalent")
@@ -373,6 +379,13 @@ def _positive_operand(leaf: Leaf) -> tuple[JsonOperator, Operand | None]:
 def _leaf_json(leaf: Leaf) -> JsonExpr:
     selector = _selector(leaf.field)
     absent = JsonCondition(selector, "NOT EXISTS", None)
+    if leaf.kind == "absent":
+        if leaf.negated:
+            raise Refusal(
+                f"{leaf.field}|exists: true: a filter pattern has no 'exists' test ('= *' misses objects, "
+                "arrays and null); test the value instead"
+            )
+        return absent
     if leaf.kind == "null":
         if leaf.negated:  # present and not null: any scalar
             return JsonCondition(selector, "=", StringValue("*", True, 0))
@@ -635,10 +648,21 @@ def _mode(leaf: Leaf) -> str:
     )
 
 
+# A value that only makes a field present (near-misses of "absent" and "null"), realistic where known.
+_PRESENT_VALUES = {
+    "errorCode": "AccessDenied",
+    "errorMessage": "User is not authorized to perform this operation",
+}
+
+
+def _present_value(field_name: str) -> str:
+    return _PRESENT_VALUES.get(field_name, "present")
+
+
 def _violating_value(leaf: Leaf) -> tuple[bool, object]:
     """(present, value) for a record that fails ``leaf`` (a positive condition)."""
-    if leaf.kind == "null":
-        return True, "present"
+    if leaf.kind in ("null", "absent"):
+        return True, _present_value(leaf.field)
     if leaf.kind in ("number", "compare"):
         assert isinstance(leaf.value, int | float)
         return True, leaf.value + {"<": 1, "<=": 1, ">": -1, ">=": -1}.get(leaf.operator, 1)
@@ -672,12 +696,14 @@ def _record_for(disjunct: tuple[Leaf, ...]) -> dict[str, Any]:
         by_field.setdefault(leaf.field, []).append(leaf)
     for field_name, leaves in by_field.items():
         positive = [leaf for leaf in leaves if not leaf.negated]
-        if positive:
+        if any(leaf.kind == "absent" for leaf in positive):
+            _delete(record, field_name)
+        elif positive:
             _set(record, field_name, _satisfying_value(positive, _get(record, field_name)))
         elif all(compile_expr(leaf).matches_json(record) for leaf in leaves):
             continue  # the base record's own value already satisfies "not ...": keep it realistic
         elif any(leaf.kind == "null" for leaf in leaves):
-            _set(record, field_name, "present")
+            _set(record, field_name, _present_value(field_name))
         else:
             _delete(record, field_name)
     return record

@@ -33,6 +33,7 @@ REFUSAL_REASONS = {
     "aggregation_count.yml": "aggregation in the condition",
     "cidr_ipv6.yml": "IPv6 ranges cannot be written",
     "cidr_not_octet_aligned.yml": "/12 is not on an octet boundary",
+    "exists_true.yml": "errorCode|exists: true: a filter pattern has no 'exists' test",
     "keyword_search.yml": "keyword search (a value without a field)",
     "not_cloudtrail.yml": "only aws/cloudtrail rules",
     "not_a_cloudtrail_field.yml": "'status' is not a field of a CloudTrail record",
@@ -105,9 +106,9 @@ def test_near_misses_cover_every_condition_of_the_first_positive() -> None:
     cases = [json.loads(line) for line in rule.cases_jsonl().splitlines()]
     violated = sorted(c["case"] for c in cases if c["expect"] == "no-match")
     assert violated == [
+        "near-miss: violates only 'errorCode is absent'",
         "near-miss: violates only 'eventName = \"GetSigninToken\"'",
         "near-miss: violates only 'eventSource = \"signin.amazonaws.com\"'",
-        "near-miss: violates only 'not errorCode = \"*\"'",
         "near-miss: violates only 'not userAgent = \"*Jersey/${project.version}*\"'",
     ]
 
