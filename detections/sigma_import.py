@@ -53,6 +53,7 @@ from sigma.conditions import (
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 from sigma.types import (
+    SigmaBool,
     SigmaCIDRExpression,
     SigmaCompareExpression,
     SigmaExists,
@@ -111,7 +112,7 @@ class Refusal(Exception):
 # Boolean form
 # ---------------------------------------------------------------------------------------------------------
 
-LeafKind = Literal["string", "regex", "number", "null", "compare", "absent"]
+LeafKind = Literal["string", "regex", "number", "null", "compare", "absent", "bool"]
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ def _leaf(field_name: str, value: object) -> Leaf:
         return Leaf(field_name, "regex", cloudwatch_regex(str(value.regexp.to_plain())))
     if isinstance(value, SigmaCIDRExpression):
         return Leaf(field_name, "string", _cidr_text(field_name, value.cidr))
+    if isinstance(value, SigmaBool):
+        return Leaf(field_name, "bool", value.boolean)
     if isinstance(value, SigmaExists):
         # Sigma's exists tests presence (a null value is present), which is exactly NOT EXISTS.
         return Leaf(field_name, "absent", None, negated=value.exists)
@@ -379,6 +382,13 @@ def _positive_operand(leaf: Leaf) -> tuple[JsonOperator, Operand | None]:
 def _leaf_json(leaf: Leaf) -> JsonExpr:
     selector = _selector(leaf.field)
     absent = JsonCondition(selector, "NOT EXISTS", None)
+    if leaf.kind == "bool":
+        if leaf.negated:
+            raise Refusal(
+                f"not {leaf.field}: {str(leaf.value).lower()}: a filter pattern cannot say 'anything but "
+                "this boolean' exactly (strings, numbers and null differ); test the other boolean instead"
+            )
+        return JsonCondition(selector, "IS TRUE" if leaf.value else "IS FALSE", None)
     if leaf.kind == "absent":
         if leaf.negated:
             raise Refusal(
@@ -623,7 +633,7 @@ def _satisfying_value(leaves: list[Leaf], current: object = None) -> object:
     if exact:
         return str(exact[0].value)
     for leaf in leaves:
-        if leaf.kind in ("number", "null"):
+        if leaf.kind in ("number", "null", "bool"):
             return leaf.value
         if leaf.kind == "compare":
             assert isinstance(leaf.value, int | float)
@@ -663,6 +673,8 @@ def _violating_value(leaf: Leaf) -> tuple[bool, object]:
     """(present, value) for a record that fails ``leaf`` (a positive condition)."""
     if leaf.kind in ("null", "absent"):
         return True, _present_value(leaf.field)
+    if leaf.kind == "bool":
+        return True, not leaf.value
     if leaf.kind in ("number", "compare"):
         assert isinstance(leaf.value, int | float)
         return True, leaf.value + {"<": 1, "<=": 1, ">": -1, ">=": -1}.get(leaf.operator, 1)

@@ -63,4 +63,8 @@ def test_the_corpus_exercises_the_conversions_on_real_positives(
         "ebs_default_encryption_disabled",
         "storage_deleted",
         "bedrock_guardrail_deleted_or_updated",
+        "catalogue_suspicious_use_of_access_keys",
+        "catalogue_data_store_deleted_or_locked_out",
+        "catalogue_data_protection_turned_off",
+        "catalogue_database_public_or_instance_exported",
     }, hits
