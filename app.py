@@ -11,13 +11,15 @@ import sys
 import aws_cdk as cdk
 
 from detections.rule_files import RuleFileError
-from stacks.config import BaselineConfig, ConfigError
+from stacks.config import ROLLOUT_TARGET_CONTEXT_KEY, BaselineConfig, ConfigError
 
 
 def main() -> int:
     app = cdk.App()
     try:
         config = BaselineConfig.from_context(app.node)
+        target_name = app.node.try_get_context(ROLLOUT_TARGET_CONTEXT_KEY)
+        target = None if target_name is None else config.rollout.target_named(str(target_name))
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         print(
@@ -32,7 +34,7 @@ def main() -> int:
 
     from stacks import add_compliance_checks, build_app
 
-    build_app(app, config)
+    build_app(app, config, target)
     add_compliance_checks(app)
     app.synth()
     return 0

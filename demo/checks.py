@@ -2,8 +2,10 @@
 
 A run passes when every PagerDuty request was valid, every alarm notification handed to the forwarder was
 handled (nothing dead-lettered, no failed invocation), every ALARM notification produced a page for its
-detection, every page's evidence is made only of records that match that detection's deployed filters, and
-(for the built-in scenario) every detection the story is written to trigger was paged.
+detection, every page's evidence is made only of records that match that detection's deployed filters,
+every matching record that reached the log group within its alarm's tolerated delivery delay is covered by
+a page (demo.time_to_page), and (for the built-in scenario) every detection the story is written to trigger
+was paged. Records later than the tolerated delay and not paged are reported as missed, not failed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from demo.pipeline import Delivery, RunResult
+from demo.time_to_page import EpisodePage, RecordOutcome, record_outcomes
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,35 @@ def pages_of(result: RunResult) -> list[Page]:
     return pages
 
 
+def _accepted_trigger(delivery: Delivery) -> bool:
+    return any(
+        r.valid and r.response_status == 202 and r.event.get("event_action") == "trigger"
+        for r in delivery.requests
+    )
+
+
+def episode_pages(result: RunResult) -> list[EpisodePage]:
+    """Each ALARM notification the forwarder handled: when PagerDuty accepted its page, or suppressed."""
+    pages = []
+    for delivery in result.deliveries:
+        if delivery.transition.new_state != "ALARM":
+            continue
+        accepted = delivery.succeeded and _accepted_trigger(delivery)
+        pages.append(
+            EpisodePage(
+                delivery.transition,
+                paged_at=delivery.handled_at if accepted else None,
+                suppressed="suppressed" in delivery_outcomes(delivery),
+            )
+        )
+    return pages
+
+
+def outcomes_of(result: RunResult) -> list[RecordOutcome]:
+    transitions = [t for step in result.steps for t in step.transitions]
+    return record_outcomes(result.matched, result.alarms, transitions, episode_pages(result))
+
+
 def check_run(
     result: RunResult,
     *,
@@ -117,6 +149,14 @@ def check_run(
         if isinstance(count, int) and count > matching:
             problems.append(
                 f"page for {detection} counts {count} events but only {matching} records match its filter"
+            )
+
+    for outcome in outcomes_of(result):
+        if outcome.coverage == "missed" and outcome.within_tolerance:
+            problems.append(
+                f"record {outcome.event.record.get('eventID')} ({outcome.event.record.get('eventName')}) "
+                f"matched {outcome.detection} and reached the log group {outcome.event.delay} after its "
+                f"eventTime, within the alarm's tolerated {outcome.tolerated}, but no page covers it"
             )
 
     paged = {page.detection_id for page in pages_of(result)}

@@ -17,11 +17,14 @@ from typing import Any
 
 from demo import scenario as builtin
 from demo.cdk_out import CloudAssemblyError, Deployment, load_deployment
-from demo.checks import check_run, pages_of
+from demo.checks import check_run, outcomes_of, pages_of
+from demo.delivery_delay import DEFAULT_MODEL, DEFAULT_SEED, DelayModel, DelayModelError, parse_delay_model
 from demo.events_input import dominant, place_in_ingestion_window, read_event_files
 from demo.pipeline import RunResult, run_pipeline, write_requests
 from demo.report import pages_section, timeline_lines
 from demo.synth_summary import SummaryError, summarize
+from demo.time_to_page import summarize as summarize_time_to_page
+from demo.time_to_page import summary_lines
 from detections.catalogue import CATALOGUE
 from testkit.moto_harness import HANDLER
 from testkit.synth import synthesize
@@ -102,6 +105,8 @@ def run_demo(
     output_dir: Path,
     out: Callable[[str], None] = print,
     colour: bool = False,
+    delay_model: DelayModel | None = None,
+    seed: int = DEFAULT_SEED,
 ) -> tuple[int, RunResult, list[str]]:
     """Replay ``demo_input`` through the pipeline deployed from ``cdk_out``: (exit code, result, problems)."""
     deployment = load_deployment(
@@ -126,11 +131,16 @@ def run_demo(
         output_dir=output_dir,
         window=demo_input.window,
         account_alias=demo_input.account_alias,
+        delay_model=delay_model,
+        seed=seed,
     )
     elapsed = time.monotonic() - started
 
     out("")
-    out("Timeline (simulated; times UTC)")
+    out(
+        f"Timeline (simulated; times UTC; CloudTrail delivery delay model {result.delay_model}: "
+        "a simulation, see demo/delivery_delay.py)"
+    )
     for line in timeline_lines(result, prefix):
         out(line)
 
@@ -146,6 +156,19 @@ def run_demo(
         expected_detections=demo_input.expected_detections,
         known_detections=tuple(d.id for d in CATALOGUE),
     )
+    outcomes = outcomes_of(result)
+    out("")
+    out("Time to page per matching record (API call -> PagerDuty accepted the page; simulated clock)")
+    for line in summary_lines(summarize_time_to_page(outcomes)):
+        out("  " + line)
+    for outcome in outcomes:
+        if outcome.coverage == "missed":
+            within = "WITHIN" if outcome.within_tolerance else "beyond"
+            out(
+                f"  missed: {outcome.event.record.get('eventID')} {outcome.event.record.get('eventName')} "
+                f"({outcome.detection}) arrived {outcome.event.delay} late, {within} the tolerated "
+                f"{outcome.tolerated}"
+            )
     out("")
     out(f"Every PagerDuty request received: {jsonl}")
     if result.forwarder_log is not None:
@@ -189,6 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="where to write the requests and logs"
     )
     parser.add_argument(
+        "--delivery-delay",
+        default=DEFAULT_MODEL,
+        metavar="MODEL",
+        help="CloudTrail -> CloudWatch Logs delay model (a simulation): 'published' (default, fitted to "
+        "published CloudTrail delivery figures), 'fixed:N' (every record N minutes late) or 'none'",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of the delay model (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
         "--write-scenario",
         type=Path,
         metavar="PATH",
@@ -198,7 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        delay_model = parse_delay_model(args.delivery_delay)
+    except DelayModelError as error:
+        parser.error(str(error))
     now = datetime.now(UTC)
     if args.write_scenario:
         path = builtin.write_scenario(args.write_scenario, builtin.attack_chain(start=builtin_start(now)))
@@ -215,7 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         code, _, _ = run_demo(
-            demo_input, cdk_out=args.cdk_out, output_dir=args.output_dir, colour=sys.stdout.isatty()
+            demo_input,
+            cdk_out=args.cdk_out,
+            output_dir=args.output_dir,
+            colour=sys.stdout.isatty(),
+            delay_model=delay_model,
+            seed=args.seed,
         )
     except subprocess.CalledProcessError as error:
         print(f"error: cdk synth failed (exit {error.returncode}); its messages are above", file=sys.stderr)

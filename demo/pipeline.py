@@ -1,7 +1,7 @@
 """The local stand-up: the synthesized pipeline on loopback, driven through simulated time.
 
-    CloudTrail records ──> moto CloudWatch Logs (log group from the template, records at their eventTime)
-           │
+    CloudTrail records ──> delivery delay (demo.delivery_delay, seeded) ──> moto CloudWatch Logs
+           │               (log group from the template; each record put when it arrives, stamped eventTime)
            └─> metric filters (patterns from the template, our engine) ─> per-minute datapoints
                  └─> alarms (settings from the template, demo.alarm_evaluator) ─> state transitions
                        └─> SNS Lambda event (CloudWatch's alarm JSON) ─> forwarder asset, Lambda-like
@@ -17,13 +17,14 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from demo.alarm_evaluator import Transition
+from demo.alarm_evaluator import AlarmDefinition, Transition
 from demo.cdk_out import Deployment
+from demo.delivery_delay import DEFAULT_MODEL, DEFAULT_SEED, DelayModel, delay_events, parse_delay_model
 from demo.lambda_runtime import Invocation, LambdaProcess
 from demo.notifications import alarm_message, sns_lambda_event, sns_subject
 from demo.simulation import LogEvent, MinuteStep, Simulation, compile_filters, simulated_window, to_log_events
@@ -33,6 +34,7 @@ from testkit.pagerduty_receiver import PagerDutyReceiver, RecordedRequest
 # A made-up integration key in PagerDuty's format (32 alphanumerics); it only ever reaches the local receiver.
 DEMO_ROUTING_KEY = "LocalDemoRoutingKeyNotARealOne00"
 LAMBDA_ASYNC_ATTEMPTS = 3  # the first attempt and Lambda's two retries of an asynchronous (SNS) invocation
+LAMBDA_RETRY_SECONDS = 60  # the n-th retry waits about n minutes
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class Delivery:
     @property
     def succeeded(self) -> bool:
         return bool(self.attempts) and self.attempts[-1].ok
+
+    @property
+    def handled_at(self) -> datetime:
+        """Simulated time the last attempt ran: Lambda retries after about 1 and then 2 more minutes."""
+        retries = len(self.attempts) - 1
+        return self.transition.at + timedelta(seconds=LAMBDA_RETRY_SECONDS * retries * (retries + 1) // 2)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class RunResult:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     matched: dict[str, list[LogEvent]] = field(default_factory=dict)
     events: list[LogEvent] = field(default_factory=list)
+    alarms: list[AlarmDefinition] = field(default_factory=list)
+    delay_model: str = "none"
     forwarder_log: Path | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -87,7 +97,8 @@ def _queue_name(url: str) -> str:
 def _put_events(logs: Any, group: str, stream: str, events: Sequence[LogEvent]) -> None:
     batch: list[dict[str, Any]] = []
     size = 0
-    for event in events:
+    # Records arrive out of eventTime order; one PutLogEvents batch must be in timestamp order.
+    for event in sorted(events, key=lambda e: e.timestamp):
         entry = {"timestamp": event.timestamp_ms, "message": event.message}
         entry_size = len(event.message.encode()) + 26  # PutLogEvents counts 26 bytes of overhead per event
         if batch and (len(batch) >= 10_000 or size + entry_size > 1_048_576):
@@ -110,18 +121,30 @@ def run_pipeline(
     window: tuple[datetime, datetime] | None = None,
     account_alias: str | None = None,
     on_step: Callable[[MinuteStep], None] | None = None,
+    delay_model: DelayModel | None = None,
+    seed: int = DEFAULT_SEED,
 ) -> RunResult:
     """Replay ``records`` through the deployed pipeline; every PagerDuty request ends up in the result.
 
     ``window`` is the simulated span (default: from the first record until every alarm has settled after
-    the last one); it is widened, never narrowed, to what the records and alarms need.
+    the last one); it is widened, never narrowed, to what the records and alarms need. Each record reaches
+    the log group after a delay drawn from ``delay_model`` (default: the published-figures model) with
+    ``seed``.
     """
-    events = to_log_events(records)
+    model = delay_model if delay_model is not None else parse_delay_model(DEFAULT_MODEL)
+    events = delay_events(to_log_events(records), model, seed)
     start, end = simulated_window(events, deployment.alarms)
     if window is not None:
         start, end = min(start, window[0]), max(end, window[1])
     simulation = Simulation(events, compile_filters(deployment.metric_filters), deployment.alarms)
-    result = RunResult(matched=simulation.matched, events=events, start=start, end=end)
+    result = RunResult(
+        matched=simulation.matched,
+        events=events,
+        alarms=list(deployment.alarms),
+        delay_model=f"{model.name} (seed {seed})",
+        start=start,
+        end=end,
+    )
     env = deployment.forwarder.environment
     missing = [
         n

@@ -45,14 +45,16 @@ def timeline_lines(result: RunResult, alarm_name_prefix: str) -> list[str]:
         others.setdefault(id(note.transition), []).append(note.action)
 
     lines = [
-        f"{'time':>6}  {'records':>7}  detections matched in that minute (records);"
-        " >> alarm state changes at the minute's end"
+        f"{'time':>6}  {'arrived':>7}  records reaching the log group that minute (their delay after "
+        "eventTime); detections they match (records); >> alarm state changes at the minute's end"
     ]
     steps = result.steps
     for index, step in enumerate(steps):
         if step.events:
             matched = ", ".join(f"{name} ({count})" for name, count in sorted(step.matches.items())) or "-"
-            lines.append(f"{_clock(step.start):>6}  {len(step.events):>7}  {matched}")
+            delays = [event.delay.total_seconds() / 60 for event in step.events]
+            late = f"(delay {min(delays):.1f}-{max(delays):.1f} min) " if max(delays) > 0 else ""
+            lines.append(f"{_clock(step.start):>6}  {len(step.events):>7}  {late}{matched}")
         elif index == 0 or steps[index - 1].events:
             next_busy = next((later for later in steps[index:] if later.events), None)
             until = f"until {_clock(next_busy.start)}" if next_busy else "until the end"

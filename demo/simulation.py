@@ -3,6 +3,10 @@
 Pure: no network, no clock. The pipeline walks the steps this module yields and does the I/O in between
 (delivering each minute's records to the log group before the alarms that saw them notify).
 
+Delivery delay: a record reaches the log group at its ``arrival`` (eventTime + the delay from
+demo.delivery_delay). Its metric sample keeps the event's timestamp, as a metric filter stamps it, but an
+alarm evaluation sees it only once it has arrived; a minute's step delivers the records *arriving* in it.
+
 Metric filters behave as CloudWatch Logs documents them: every log event is tested against the filter's
 pattern; a match emits ``MetricValue`` at the event's timestamp, a non-match emits ``DefaultValue`` when one
 is set, and nothing otherwise (so a metric without a default has *no* datapoint in a minute without a match).
@@ -16,7 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from demo.alarm_evaluator import AlarmDefinition, AlarmSimulation, Transition, bucket_start, to_datapoints
+from demo.alarm_evaluator import (
+    AlarmDefinition,
+    AlarmSimulation,
+    ArrivingDatapoints,
+    ArrivingSample,
+    Transition,
+    bucket_start,
+)
 from demo.cdk_out import MetricFilterDefinition
 from detections.filter_pattern import FilterPattern, compile_pattern
 
@@ -32,6 +43,12 @@ class LogEvent:
     timestamp: datetime
     message: str
     record: dict[str, Any]
+    delay: timedelta = timedelta(0)  # CloudTrail -> CloudWatch Logs delivery delay (simulated)
+
+    @property
+    def arrival(self) -> datetime:
+        """When the record reaches the log group: only from then can a filter, an alarm or a search see it."""
+        return self.timestamp + self.delay
 
     @property
     def timestamp_ms(self) -> int:
@@ -77,12 +94,12 @@ def compile_filters(filters: Sequence[MetricFilterDefinition]) -> list[CompiledF
 
 @dataclass(frozen=True)
 class MinuteStep:
-    """One simulated minute [start, end): the records delivered in it and what the alarms did at ``end``."""
+    """One simulated minute [start, end): the records arriving in it and what the alarms did at ``end``."""
 
     start: datetime
     end: datetime
     events: tuple[LogEvent, ...]
-    matches: dict[str, int]  # metric name -> records in this minute matching one of its filters
+    matches: dict[str, int]  # metric name -> records arriving in this minute matching one of its filters
     transitions: tuple[Transition, ...]
 
 
@@ -96,7 +113,7 @@ class Simulation:
     matched: dict[str, list[LogEvent]] = field(default_factory=dict)  # metric name -> matching events
 
     def __post_init__(self) -> None:
-        self._samples: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
+        self._samples: dict[tuple[str, str], list[ArrivingSample]] = {}
         self._matches_by_minute: dict[datetime, dict[str, int]] = {}
         for event in self.events:
             hit_metrics: set[str] = set()
@@ -105,24 +122,30 @@ class Simulation:
                 key = (definition.namespace, definition.metric_name)
                 if compiled.matches(event):
                     hit_metrics.add(definition.metric_name)
-                    self._samples.setdefault(key, []).append((event.timestamp, definition.sample_value()))
+                    value = definition.sample_value()
                 elif definition.default_value is not None:
-                    self._samples.setdefault(key, []).append((event.timestamp, definition.default_value))
-            minute = bucket_start(event.timestamp, 60)
+                    value = definition.default_value
+                else:
+                    continue
+                self._samples.setdefault(key, []).append(
+                    ArrivingSample(event.timestamp, value, event.arrival)
+                )
+            minute = bucket_start(event.arrival, 60)
             for metric in hit_metrics:
                 self.matched.setdefault(metric, []).append(event)
                 counts = self._matches_by_minute.setdefault(minute, {})
                 counts[metric] = counts.get(metric, 0) + 1
-        self.simulations = [
-            AlarmSimulation(
-                alarm,
-                to_datapoints(
-                    self._samples.get((alarm.namespace, alarm.metric_name), []),
-                    alarm.statistic,
-                    alarm.period_seconds,
-                ),
+        self._arriving = [
+            ArrivingDatapoints(
+                self._samples.get((alarm.namespace, alarm.metric_name), []),
+                alarm.statistic,
+                alarm.period_seconds,
             )
             for alarm in self.alarms
+        ]
+        self.simulations = [
+            AlarmSimulation(alarm, arriving.visible)
+            for alarm, arriving in zip(self.alarms, self._arriving, strict=True)
         ]
 
     def run(self, start: datetime, end: datetime) -> Iterator[MinuteStep]:
@@ -130,15 +153,17 @@ class Simulation:
         first = bucket_start(start, 60)
         for simulation in self.simulations:
             simulation.settle(first)
-        pending = list(self.events)
+        pending = sorted(self.events, key=lambda event: event.arrival)
         index = 0
         moment = first
         while moment < end:
             following = moment + timedelta(minutes=1)
             batch = []
-            while index < len(pending) and pending[index].timestamp < following:
+            while index < len(pending) and pending[index].arrival < following:
                 batch.append(pending[index])
                 index += 1
+            for arriving in self._arriving:
+                arriving.advance(following)
             transitions = tuple(t for s in self.simulations if (t := s.step(following)) is not None)
             yield MinuteStep(
                 start=moment,
@@ -153,10 +178,10 @@ class Simulation:
 def simulated_window(
     events: Sequence[LogEvent], alarms: Sequence[AlarmDefinition]
 ) -> tuple[datetime, datetime]:
-    """From the first record's minute to long enough after the last one for every alarm to settle again."""
+    """From the first record's minute to long enough after the last arrival for every alarm to settle."""
     if not events:
         raise RecordTimeError("no CloudTrail records to replay")
     longest = max((a.period_seconds * (a.evaluation_range + 1) for a in alarms), default=60)
-    start = bucket_start(events[0].timestamp, 60)
-    end = bucket_start(events[-1].timestamp, 60) + timedelta(seconds=longest + 60)
+    start = bucket_start(min(e.timestamp for e in events), 60)
+    end = bucket_start(max(e.arrival for e in events), 60) + timedelta(seconds=longest + 60)
     return start, end

@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
+from detections.alarm_window import (
+    DEFAULT_TOLERATED_DELAY_MINUTES,
+    MAX_EVALUATION_WINDOW_SECONDS,
+    MIN_TOLERATED_DELAY_MINUTES,
+    evaluation_periods_for_delay,
+)
 from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.rule import Detection
 from detections.rule_files import load_rules
@@ -51,7 +57,6 @@ _KMS_KEY_ID = re.compile(rf"^{_KMS_KEY_ID_TEXT}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _TRAIL_NAME = re.compile(r"^(?![\d.]+$)[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 _TRAIL_NAME_ADJACENT = re.compile(r"[._-]{2}")
-_REGION_NAME = re.compile(rf"^{_REGION}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9.\-_/#:]{1,255}$")
 _ALARM_PREFIX = re.compile(r"^[A-Za-z0-9._\-/:]{0,100}$")
@@ -123,7 +128,7 @@ class DetectionSettings:
 @dataclass(frozen=True)
 class AlarmOverride:
     period_seconds: int | None = None
-    evaluation_periods: int | None = None
+    tolerated_delay_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,8 @@ class AlarmSettings:
     namespace: str = DEFAULT_NAMESPACE
     name_prefix: str = DEFAULT_ALARM_NAME_PREFIX
     period_seconds: int = 60
-    evaluation_periods: int = 1
+    # How late a CloudTrail record may reach the log group and still page (see detections/alarm_window.py).
+    tolerated_delay_minutes: int = DEFAULT_TOLERATED_DELAY_MINUTES
     overrides: Mapping[str, AlarmOverride] = field(default_factory=dict)
 
 
@@ -179,6 +185,68 @@ class FastPathSettings:
     regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
 
 
+# ------------------------------------------------------------------------------ rollout from CI (issue 16)
+
+
+@dataclass(frozen=True)
+class DeploymentTarget:
+    """One account + region the pipeline deploys the baseline to, gated by a GitHub environment."""
+
+    name: str
+    account: str
+    region: str
+    environment: str
+
+
+@dataclass(frozen=True)
+class OrganizationRolloutSettings:
+    """Where the fast path reaches across an organization: validated here, consumed by the StackSet.
+
+    ``central_account`` holds the trail and the alerting stack (and the bus the members forward to); the
+    StackSet targets ``member_organizational_units`` (and ``member_accounts``) in every region of
+    ``regions``. StackSets never deploy to the management account, which gets its own regional stacks.
+    """
+
+    central_account: str | None = None
+    management_account: str | None = None
+    member_organizational_units: tuple[str, ...] = ()
+    member_accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.central_account is not None
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """GitHub Actions OIDC deploy role and the ordered deployment targets the workflows read."""
+
+    github_repository: str | None = None
+    deploy_account: str | None = None
+    existing_oidc_provider_arn: str | None = None
+    cdk_qualifier: str = "hnb659fds"
+    deploy_role_name: str = "security-baseline-github-deploy"
+    diff_role_name: str = "security-baseline-github-diff"
+    targets: tuple[DeploymentTarget, ...] = ()
+    organization: OrganizationRolloutSettings = OrganizationRolloutSettings()
+
+    @property
+    def deploy_role_enabled(self) -> bool:
+        return self.github_repository is not None
+
+    def target_named(self, name: str) -> DeploymentTarget:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise ConfigError(
+            ROLLOUT_TARGET_CONTEXT_KEY,
+            name,
+            "expected the name of one of baseline.rollout.targets: "
+            + (", ".join(target.name for target in self.targets) or "(none configured)"),
+        )
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     trail_name: str = "security-baseline"
@@ -200,6 +268,7 @@ class BaselineConfig:
     suppressions: tuple[Suppression, ...] = ()
     fast_path: FastPathSettings = FastPathSettings()
     detections: DetectionSettings = DetectionSettings()
+    rollout: RolloutSettings = RolloutSettings()
 
     @property
     def fast_path_forwarding_regions(self) -> tuple[str, ...]:
@@ -291,7 +360,7 @@ DEFAULTS: dict[str, Any] = {
         "namespace": DEFAULT_NAMESPACE,
         "namePrefix": DEFAULT_ALARM_NAME_PREFIX,
         "periodSeconds": 60,
-        "evaluationPeriods": 1,
+        "toleratedDelayMinutes": DEFAULT_TOLERATED_DELAY_MINUTES,
         "overrides": {},
     },
     "alertEmails": [],
@@ -305,13 +374,34 @@ DEFAULTS: dict[str, Any] = {
     "suppressions": [],
     "fastPath": {"enabled": False, "regions": list(DEFAULT_ENABLED_REGIONS)},
     "detections": {"rulesDir": None, "disabled": []},
+    "rollout": {
+        "githubRepository": None,
+        "deployAccount": None,
+        "existingOidcProviderArn": None,
+        "cdkQualifier": "hnb659fds",
+        "deployRoleName": "security-baseline-github-deploy",
+        "diffRoleName": "security-baseline-github-diff",
+        "targets": [],
+        "organization": {
+            "centralAccount": None,
+            "managementAccount": None,
+            "memberOrganizationalUnits": [],
+            "memberAccounts": [],
+            "regions": [],
+        },
+    },
 }
 
 #: Sections whose value may be null (off) or an object with these keys.
 _OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {"objectLock": {"mode": "GOVERNANCE", "days": 365}}
 #: Sections whose keys are free (validated later), with the shape of each value.
 _FREE_KEYED: dict[str, dict[str, Any]] = {
-    "alarms.overrides": {"periodSeconds": None, "evaluationPeriods": None}
+    "alarms.overrides": {"periodSeconds": None, "toleratedDelayMinutes": None}
+}
+#: Keys that were replaced: using the old name fails with the new one (relative key name -> replacement).
+_REPLACED_KEYS: dict[str, str] = {
+    "evaluationPeriods": "toleratedDelayMinutes (minutes of CloudTrail delivery delay to tolerate; "
+    "EvaluationPeriods is derived from it and periodSeconds, with DatapointsToAlarm 1)",
 }
 
 
@@ -344,6 +434,8 @@ def _merge(target: dict[str, Any], source: Mapping[str, Any], path: str) -> None
             _merge(entry, value, key_path)
             target[key] = entry
             continue
+        if key not in target and key in _REPLACED_KEYS and path.startswith(_path("alarms")):
+            raise ConfigError(key_path, value, f"this key was replaced by {_REPLACED_KEYS[key]}")
         if key not in target:
             raise ConfigError(
                 path + "." + str(key), value, f"unknown key under {path}; {_allowed_keys(target)}"
@@ -483,13 +575,30 @@ def _alarm_period(value: Any, path: str) -> int:
     return period
 
 
-def _evaluation_window(period: int, evaluations: int, path: str) -> None:
-    if period * evaluations > 86_400:
+def _tolerated_delay(value: Any, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < MIN_TOLERATED_DELAY_MINUTES:
         raise ConfigError(
             path,
-            evaluations,
-            f"periodSeconds x evaluationPeriods must be at most 86400 (one day); "
-            f"got {period} x {evaluations}",
+            value,
+            f"expected a whole number of minutes, at least {MIN_TOLERATED_DELAY_MINUTES} (CloudTrail's "
+            "documented average delivery delay); measure your trail's delay with the README's Logs "
+            "Insights query and set it above the maximum you see",
+        )
+    return value
+
+
+def _evaluation_window(period: int, delay_minutes: int, path: str) -> None:
+    evaluations = evaluation_periods_for_delay(delay_minutes * 60, period)
+    if period * evaluations > MAX_EVALUATION_WINDOW_SECONDS:
+        # The window is about delay + one period, so a longer period does not make room for a longer delay.
+        largest = (MAX_EVALUATION_WINDOW_SECONDS - period) // 60
+        raise ConfigError(
+            path,
+            delay_minutes,
+            f"the alarm window periodSeconds x EvaluationPeriods must be at most "
+            f"{MAX_EVALUATION_WINDOW_SECONDS} s (one day, a CloudWatch limit); {delay_minutes} minutes at "
+            f"{period} s needs {evaluations} periods = {period * evaluations} s. At {period} s the "
+            f"largest toleratedDelayMinutes is {largest}",
         )
 
 
@@ -511,9 +620,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
     home_region = _optional(
         raw["homeRegion"],
         _path("homeRegion"),
-        lambda v, p: _str(
-            v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1', or null (environment-agnostic)"
-        ),
+        lambda v, p: _region(v, p, or_else="or null (environment-agnostic)"),
     )
 
     retention = raw["logRetentionDays"]
@@ -672,6 +779,15 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         suppressions=_suppressions(raw["suppressions"], pagerduty, alarms, trail_name, known_ids),
         fast_path=_fast_path(raw["fastPath"], home_region),
         detections=detections,
+        rollout=_rollout(
+            raw["rollout"],
+            home_region=home_region,
+            organization_id=organization_id,
+            regional_keys={
+                _path("existingKmsKeyArn"): existing_kms_key_arn,
+                _path("pagerduty", "routingKeySecretKmsKeyArn"): pagerduty.routing_key_secret_kms_key_arn,
+            },
+        ),
     )
     if config.fast_path.enabled:
         _fast_path_plan_is_deployable(config.detections_in_use)
@@ -683,7 +799,7 @@ def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSetti
     regions = _list(
         raw["regions"],
         _path("fastPath", "regions"),
-        lambda v, p: _str(v, p, _REGION_NAME, "an AWS region name such as 'eu-west-1'"),
+        _region,
         "region names",
     )
     duplicates = sorted({region for region in regions if regions.count(region) > 1})
@@ -872,8 +988,8 @@ def _known_detection_id(value: Any, path: str, known: list[str]) -> str:
 
 def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings:
     period = _alarm_period(raw["periodSeconds"], _path("alarms", "periodSeconds"))
-    evaluations = _int(raw["evaluationPeriods"], _path("alarms", "evaluationPeriods"), minimum=1)
-    _evaluation_window(period, evaluations, _path("alarms", "evaluationPeriods"))
+    delay = _tolerated_delay(raw["toleratedDelayMinutes"], _path("alarms", "toleratedDelayMinutes"))
+    _evaluation_window(period, delay, _path("alarms", "toleratedDelayMinutes"))
     overrides_raw = raw["overrides"]
     if not isinstance(overrides_raw, Mapping):
         raise ConfigError(
@@ -890,14 +1006,14 @@ def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings
                 + ", ".join(known_ids[:3]),
             )
         override_period = _optional(override["periodSeconds"], f"{path}.periodSeconds", _alarm_period)
-        override_evaluations = _optional(
-            override["evaluationPeriods"], f"{path}.evaluationPeriods", lambda v, p: _int(v, p, minimum=1)
+        override_delay = _optional(
+            override["toleratedDelayMinutes"], f"{path}.toleratedDelayMinutes", _tolerated_delay
         )
         _evaluation_window(
-            override_period or period, override_evaluations or evaluations, f"{path}.evaluationPeriods"
+            override_period or period, override_delay or delay, f"{path}.toleratedDelayMinutes"
         )
         overrides[detection_id] = AlarmOverride(
-            period_seconds=override_period, evaluation_periods=override_evaluations
+            period_seconds=override_period, tolerated_delay_minutes=override_delay
         )
     return AlarmSettings(
         namespace=_str(
@@ -913,7 +1029,7 @@ def _alarms(raw: Mapping[str, Any], known_ids: tuple[str, ...]) -> AlarmSettings
             "up to 100 of letters, digits, . _ - / :",
         ),
         period_seconds=period,
-        evaluation_periods=evaluations,
+        tolerated_delay_minutes=delay,
         overrides=overrides,
     )
 
@@ -956,15 +1072,294 @@ def _suppressions(
     return suppressions
 
 
+# ------------------------------------------------------------------------------ rollout from CI (issue 16)
+
+#: The context key (outside "baseline") selecting one of baseline.rollout.targets for `cdk diff/deploy`.
+ROLLOUT_TARGET_CONTEXT_KEY = "rolloutTarget"
+
+#: Every region of the partitions CDK deploys to (commercial, China, GovCloud): the one list a configured
+#: region is checked against. tests/infra/test_rollout_config.py compares it with botocore's endpoint data.
+AWS_REGIONS: tuple[str, ...] = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
+    "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
+    "us-west-1", "us-west-2",
+    "cn-north-1", "cn-northwest-1",
+    "us-gov-east-1", "us-gov-west-1",
+)  # fmt: skip
+
+# Organizations API patterns (AccountId, OrganizationalUnitId shapes).
+_ACCOUNT_ID = re.compile(rf"^{_ACCOUNT}$")
+_ORGANIZATIONAL_UNIT_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+# GitHub: owner 1-39 of letters, digits, '-'; repository 1-100 of letters, digits, '.', '_', '-'.
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+# GitHub environment names: up to 255 characters; kept to what is safe unquoted in an OIDC `sub` claim.
+_GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+_TARGET_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# `cdk bootstrap --qualifier`: the bootstrap resources' names embed it (cdk-<qualifier>-deploy-role-...).
+_CDK_QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
+_IAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+_GITHUB_OIDC_PROVIDER_ARN = re.compile(
+    rf"^arn:{_PARTITION}:iam::{_ACCOUNT}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+
+
+def _account_id(value: Any, path: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # JSON drops leading zeros: 012345678901 written as a number is no longer that account.
+        raise ConfigError(
+            path, value, "expected the account id as a string of 12 digits, e.g. '012345678901'"
+        )
+    return _str(
+        value, path, _ACCOUNT_ID, "an AWS account id: a string of exactly 12 digits, e.g. '123456789012'"
+    )
+
+
+def _region(value: Any, path: str, or_else: str = "") -> str:
+    if not isinstance(value, str) or value not in AWS_REGIONS:
+        raise ConfigError(
+            path,
+            value,
+            "expected an existing AWS region name such as 'eu-west-1' "
+            + (or_else + " " if or_else else "")
+            + "(one of stacks.config.AWS_REGIONS; a region launched after this release: add it there)",
+        )
+    return value
+
+
+def _organizational_unit_id(value: Any, path: str) -> str:
+    return _str(
+        value,
+        path,
+        _ORGANIZATIONAL_UNIT_ID,
+        "an organizational unit id 'ou-' + 4-32 lower-case letters or digits + '-' + 8-32 more, e.g. "
+        "'ou-ab12-cd34ef56' (`aws organizations list-organizational-units-for-parent`; not the OU name)",
+    )
+
+
+def _unique(values: tuple[str, ...], path: str) -> tuple[str, ...]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise ConfigError(f"{path}[{index}]", value, "listed twice; remove the duplicate")
+    return values
+
+
+def _deployment_target(value: Any, path: str) -> DeploymentTarget:
+    keys = {"name", "account", "region", "environment"}
+    if not isinstance(value, Mapping) or set(value) - keys or not {"name", "account", "region"} <= set(value):
+        raise ConfigError(
+            path,
+            value,
+            'expected {"name": "prod-eu", "account": "123456789012", "region": "eu-west-1", '
+            '"environment": "production"} (environment optional, defaults to the name)',
+        )
+    name = _str(
+        value["name"], f"{path}.name", _TARGET_NAME, "1-32 lower-case letters, digits or '-' (e.g. 'prod-eu')"
+    )
+    return DeploymentTarget(
+        name=name,
+        account=_account_id(value["account"], f"{path}.account"),
+        region=_region(value["region"], f"{path}.region"),
+        environment=_str(
+            value.get("environment", name),
+            f"{path}.environment",
+            _GITHUB_ENVIRONMENT,
+            "a GitHub environment name of letters, digits, '.', '_' or '-'",
+        ),
+    )
+
+
+def _rollout(
+    raw: Mapping[str, Any],
+    *,
+    home_region: str | None,
+    organization_id: str | None,
+    regional_keys: Mapping[str, str | None],
+) -> RolloutSettings:
+    """``regional_keys``: key path -> KMS key ARN (or None) of settings that tie a deployment to a region."""
+
+    def path(*parts: str) -> str:
+        return _path("rollout", *parts)
+
+    github_repository = _optional(
+        raw["githubRepository"],
+        path("githubRepository"),
+        lambda v, p: _str(
+            v, p, _GITHUB_REPOSITORY, "'owner/repository' as on GitHub, or null (no deploy role)"
+        ),
+    )
+    deploy_account = _optional(raw["deployAccount"], path("deployAccount"), _account_id)
+    if github_repository is not None and deploy_account is None:
+        raise ConfigError(
+            path("deployAccount"),
+            None,
+            "the deploy role needs the account it lives in (the one GitHub's OIDC tokens are exchanged in): "
+            "set baseline.rollout.deployAccount, or githubRepository=null",
+        )
+    existing_provider = _optional(
+        raw["existingOidcProviderArn"],
+        path("existingOidcProviderArn"),
+        lambda v, p: _str(
+            v,
+            p,
+            _GITHUB_OIDC_PROVIDER_ARN,
+            "the ARN of GitHub's OIDC provider, 'arn:aws:iam::<deployAccount>:oidc-provider/"
+            "token.actions.githubusercontent.com', or null to create it",
+        ),
+    )
+    if existing_provider is not None and existing_provider.split(":")[4] != deploy_account:
+        raise ConfigError(
+            path("existingOidcProviderArn"),
+            existing_provider,
+            f"the provider must be in rollout.deployAccount ({deploy_account}), "
+            "where the role trusting it lives",
+        )
+    targets = _list(raw["targets"], path("targets"), _deployment_target, "deployment targets")
+    names = tuple(target.name for target in targets)
+    _unique(names, path("targets"))
+    places = tuple(f"{target.account}/{target.region}" for target in targets)
+    _unique(places, path("targets"))
+    if home_region is not None:
+        for index, target in enumerate(targets):
+            if target.region != home_region:
+                raise ConfigError(
+                    path(f"targets[{index}]", "region"),
+                    target.region,
+                    f"baseline.homeRegion pins every stack to {home_region}; deploy targets there, or set "
+                    "homeRegion=null so each target's region is used",
+                )
+    for key_path, key_arn in regional_keys.items():
+        key_region = None if key_arn is None else key_arn.split(":")[3]
+        for index, target in enumerate(targets):
+            if key_region is not None and target.region != key_region:
+                raise ConfigError(
+                    path(f"targets[{index}]", "region"),
+                    target.region,
+                    f"{key_path} is a KMS key of {key_region}, and KMS keys are regional: deploy this target "
+                    f"in {key_region}, or give each region its own deployment and key",
+                )
+    if targets and github_repository is None:
+        raise ConfigError(
+            path("targets"),
+            [target.name for target in targets],
+            "the workflows deploy the targets through the GitHub OIDC deploy role: set "
+            "baseline.rollout.githubRepository (and deployAccount), or targets=[]",
+        )
+    return RolloutSettings(
+        github_repository=github_repository,
+        deploy_account=deploy_account,
+        existing_oidc_provider_arn=existing_provider,
+        cdk_qualifier=_str(
+            raw["cdkQualifier"],
+            path("cdkQualifier"),
+            _CDK_QUALIFIER,
+            "the `cdk bootstrap --qualifier` of the target accounts: 1-10 letters, digits, '_' or '-' "
+            "(CDK's default is 'hnb659fds')",
+        ),
+        deploy_role_name=_str(
+            raw["deployRoleName"],
+            path("deployRoleName"),
+            _IAM_ROLE_NAME,
+            "an IAM role name (1-64 of A-Za-z0-9+=,.@_-)",
+        ),
+        diff_role_name=_str(
+            raw["diffRoleName"],
+            path("diffRoleName"),
+            _IAM_ROLE_NAME,
+            "an IAM role name (1-64 of A-Za-z0-9+=,.@_-)",
+        ),
+        targets=targets,
+        organization=_organization_rollout(raw["organization"], organization_id),
+    )
+
+
+def _organization_rollout(raw: Mapping[str, Any], organization_id: str | None) -> OrganizationRolloutSettings:
+    def path(*parts: str) -> str:
+        return _path("rollout", "organization", *parts)
+
+    central = _optional(raw["centralAccount"], path("centralAccount"), _account_id)
+    management = _optional(raw["managementAccount"], path("managementAccount"), _account_id)
+    units = _unique(
+        _list(
+            raw["memberOrganizationalUnits"],
+            path("memberOrganizationalUnits"),
+            _organizational_unit_id,
+            "organizational unit ids",
+        ),
+        path("memberOrganizationalUnits"),
+    )
+    members = _unique(
+        _list(raw["memberAccounts"], path("memberAccounts"), _account_id, "account ids"),
+        path("memberAccounts"),
+    )
+    regions = _unique(_list(raw["regions"], path("regions"), _region, "region names"), path("regions"))
+    settings = OrganizationRolloutSettings(
+        central_account=central,
+        management_account=management,
+        member_organizational_units=units,
+        member_accounts=members,
+        regions=regions,
+    )
+    configured = units or members or regions or management is not None
+    if central is None:
+        if configured:
+            raise ConfigError(
+                path("centralAccount"),
+                None,
+                "member OUs, accounts, regions and the management account describe a rollout to the "
+                "central account that holds the trail and alerting stack: "
+                "set baseline.rollout.organization.centralAccount",
+            )
+        return settings
+    for index, member in enumerate(members):
+        if member == central:
+            raise ConfigError(
+                path(f"memberAccounts[{index}]"),
+                member,
+                "this is the centralAccount: its own stacks receive the events, a member rule there would "
+                "forward the bus to itself; remove it from memberAccounts",
+            )
+    if management is not None and management in members:
+        raise ConfigError(
+            path(f"memberAccounts[{members.index(management)}]"),
+            management,
+            "this is the managementAccount: StackSets never deploy to it (it gets its own regional stacks); "
+            "remove it from memberAccounts",
+        )
+    if not (units or members):
+        raise ConfigError(
+            path("memberOrganizationalUnits"),
+            [],
+            "name the organizational units (ou-...) or memberAccounts whose events reach the central account",
+        )
+    if not regions:
+        raise ConfigError(
+            path("regions"), [], 'name the regions (e.g. ["eu-west-1", "us-east-1"]) the members use'
+        )
+    if organization_id is None:
+        raise ConfigError(
+            _path("organizationId"),
+            None,
+            "the central bus admits events only from the organization (aws:PrincipalOrgID), so the "
+            "organization rollout needs baseline.organizationId (o-xxxxxxxxxx)",
+        )
+    return settings
+
+
 __all__ = [
+    "AWS_REGIONS",
     "CLOUDWATCH_RETENTION_DAYS",
     "DEFAULTS",
     "DEFAULT_ENABLED_REGIONS",
+    "ROLLOUT_TARGET_CONTEXT_KEY",
     "AlarmOverride",
     "AlarmSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",
+    "DeploymentTarget",
     "DetectionSettings",
     "FastPathSettings",
     "ForwarderSettings",
@@ -972,5 +1367,7 @@ __all__ = [
     "InsightsSettings",
     "LifecycleSettings",
     "ObjectLockSettings",
+    "OrganizationRolloutSettings",
     "PagerDutySettings",
+    "RolloutSettings",
 ]

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -175,6 +176,8 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self._faults: dict[tuple[type, str], list[_Fault]] = {}
+        # action key -> (calls allowed per second, clock, times of the calls in the last second)
+        self._rates: dict[tuple[type, str], tuple[int, Callable[[], float], deque[float]]] = {}
         self._originals: dict[tuple[type, str], Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self.hits: dict[str, int] = {}
@@ -192,16 +195,51 @@ class FaultInjector:
         key = (response_class, action)
         with self._lock:
             self._faults.setdefault(key, []).append(_Fault(code, message, status, times))
-            if key not in self._originals:
-                original = getattr(response_class, action)
-                self._originals[key] = original
-                injector = self
+            self._wrap(key, action)
 
-                def wrapper(self_: Any, *args: Any, **kwargs: Any) -> Any:
-                    injector._maybe_raise(key, action)
-                    return original(self_, *args, **kwargs)
+    def _wrap(self, key: tuple[type, str], action: str) -> None:
+        if key in self._originals:
+            return
+        response_class = key[0]
+        original = getattr(response_class, action)
+        self._originals[key] = original
+        injector = self
 
-                setattr(response_class, action, wrapper)
+        def wrapper(self_: Any, *args: Any, **kwargs: Any) -> Any:
+            injector._maybe_throttle(key, action)
+            injector._maybe_raise(key, action)
+            return original(self_, *args, **kwargs)
+
+        setattr(response_class, action, wrapper)
+
+    def throttle_filter_log_events(
+        self, *, per_second: int = 5, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Answer ThrottlingException past ``per_second`` FilterLogEvents calls in any one second (the
+        CloudWatch Logs quota: 5 transactions per second per account and region)."""
+        from moto.logs.responses import LogsResponse
+
+        key = (LogsResponse, "filter_log_events")
+        with self._lock:
+            self._rates[key] = (per_second, clock, deque())
+            self._wrap(key, "filter_log_events")
+
+    def _maybe_throttle(self, key: tuple[type, str], action: str) -> None:
+        with self._lock:
+            rate = self._rates.get(key)
+            if rate is None:
+                return
+            per_second, clock, calls = rate
+            now = clock()
+            while calls and calls[0] <= now - 1.0:
+                calls.popleft()
+            if len(calls) < per_second:
+                calls.append(now)
+                return
+            self.hits[f"{action} (rate)"] = self.hits.get(f"{action} (rate)", 0) + 1
+        error = JsonRESTError("ThrottlingException", "Rate exceeded")
+        error.code = 400
+        raise error
 
     def fail_filter_log_events(
         self, *, code: str = "ThrottlingException", status: int = 400, times: int = 1
@@ -243,6 +281,7 @@ class FaultInjector:
             for (cls, action), original in self._originals.items():
                 setattr(cls, action, original)
             self._faults.clear()
+            self._rates.clear()
             self._originals.clear()
             self.hits.clear()
 

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,9 +93,24 @@ def validate_event(
 
 
 class PagerDutyReceiver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    """``rate_limit``: answer 429 to a request when that many were already answered in the last
+    ``rate_window_seconds`` of ``clock`` (PagerDuty: 120 events per minute per integration key)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        rate_limit: int | None = None,
+        rate_window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._validator = jsonschema.Draft202012Validator(load_schema())
         self._lock = threading.Lock()
+        self._rate_limit = rate_limit
+        self._rate_window = rate_window_seconds
+        self._clock = clock
+        self._answered: deque[float] = deque()
         self._faults: deque[Fault] = deque()
         self._stopping = threading.Event()
         self.requests: list[RecordedRequest] = []
@@ -135,6 +151,7 @@ class PagerDutyReceiver:
         with self._lock:
             self._faults.clear()
             self.requests.clear()
+            self._answered.clear()
 
     def valid_events(self) -> list[dict[str, Any]]:
         """Events PagerDuty would have accepted (valid and answered 202)."""
@@ -160,6 +177,18 @@ class PagerDutyReceiver:
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
+
+    def _rate_limited(self) -> bool:
+        """Count this request against the rate limit; True when it is over the limit (answer 429)."""
+        if self._rate_limit is None:
+            return False
+        with self._lock:
+            now = self._clock()
+            while self._answered and self._answered[0] <= now - self._rate_window:
+                self._answered.popleft()
+            over = len(self._answered) >= self._rate_limit
+            self._answered.append(now)  # PagerDuty counts throttled requests too
+            return over
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -202,6 +231,12 @@ class PagerDutyReceiver:
                         RecordedRequest(self.path, body, event, not errors, errors, fault.status, "scripted")
                     )
                     self._send(fault.status, fault.body or _error_body(fault.status))
+                    return
+                if receiver._rate_limited():
+                    receiver._record(
+                        RecordedRequest(self.path, body, event, not errors, errors, 429, "rate limit")
+                    )
+                    self._send(429, _error_body(429))
                     return
                 if errors:
                     receiver._record(RecordedRequest(self.path, body, event, False, errors, 400))

@@ -4,7 +4,8 @@ Everything here is derived from the detection catalogue: adding a detection adds
 alarm with no other change. The alarm semantics are the part that public CIS constructs most often get
 wrong (``metricFilter.metric()`` defaults to *Average over 5 minutes*; every match emits 1, so the
 average is 1 and ``> 1`` can never fire). Here every alarm is ``Sum`` over 60 s, ``>= 1``, missing data
-not breaching, and the tests assert exactly that for every alarm.
+not breaching, 1 datapoint out of a window sized to the tolerated CloudTrail delivery delay (default 20
+periods), and the tests assert exactly that for every alarm.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from detections import naming
+from detections.alarm_window import evaluation_periods_for_delay
 from detections.filter_pattern import MAX_REGEX_PER_PATTERN, FilterPatternError, compile_pattern
 from stacks.config import AlarmSettings
 
@@ -113,15 +115,20 @@ def warn_about_disabled_controls(scope: Construct, disabled: Iterable[Detection]
 
 
 def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:
-    """Period and evaluation periods for one detection: the per-detection override wins, field by field."""
+    """Period and evaluation periods for one detection: the per-detection override wins, field by field.
+
+    EvaluationPeriods is derived from the tolerated delivery delay (detections/alarm_window.py), so a record
+    that reaches the log group up to that late still lands inside the window and pages.
+    """
     override = settings.overrides.get(detection_id)
     period = getattr(override, "period_seconds", None) or settings.period_seconds
-    evaluations = getattr(override, "evaluation_periods", None) or settings.evaluation_periods
+    delay_minutes = getattr(override, "tolerated_delay_minutes", None) or settings.tolerated_delay_minutes
     if period not in VALID_SUB_MINUTE_PERIODS and (period < 60 or period % 60):
         raise ValueError(
             f"alarms period for detection {detection_id!r} is {period} s; CloudWatch alarms accept 10, 30 "
             "or a multiple of 60 seconds. Fix baseline.alarms.periodSeconds or its override."
         )
+    evaluations = evaluation_periods_for_delay(delay_minutes * 60, period)
     if evaluations < 1:
         raise ValueError(
             f"alarms evaluation periods for detection {detection_id!r} is {evaluations}; it must be >= 1."
@@ -208,9 +215,10 @@ class DetectionAlarms(Construct):
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=timing.evaluation_periods,
-            # One matching datapoint anywhere in the window pages: with an override of N evaluation
-            # periods this is "1 out of N" (keeps the alarm up for N periods), never "N consecutive
-            # minutes with matches", which would swallow single security events.
+            # One matching datapoint anywhere in the window pages: "1 out of N", never "N consecutive
+            # minutes with matches", which would swallow single security events. N covers the delivery
+            # delay (a late record's datapoint is stamped in the past); the price is that the alarm stays
+            # in ALARM for about N periods after its last match and does not notify again inside them.
             datapoints_to_alarm=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )

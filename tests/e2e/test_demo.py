@@ -11,14 +11,14 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demo import scenario
-from demo.checks import Page, pages_of
+from demo.checks import Page, outcomes_of, pages_of
 from demo.cli import builtin_input, run_demo, user_input
 from demo.pipeline import RunResult
 from detections.catalogue import CATALOGUE, get_detection
@@ -122,6 +122,29 @@ class TestBuiltinScenario:
         assert "alarm root-console-login: OK -> ALARM" in text
         assert "alarm root-console-login: ALARM -> OK" in text
         assert "no records delivered until" in text  # the trail is silent after StopLogging
+
+    def test_records_arrive_late_and_every_matching_one_is_paged_within_a_minute_of_arriving(
+        self, builtin_run: DemoRun
+    ) -> None:
+        # Given the default delay model, records reach the log group minutes after their eventTime
+        delays = [event.delay for event in builtin_run.result.events]
+        assert max(delays) > timedelta(minutes=3)
+        assert "(delay " in "\n".join(builtin_run.output)
+        outcomes = outcomes_of(builtin_run.result)
+        # Then every record matching a detection (recomputed from the catalogue) has an outcome ...
+        records = [event.record for event in builtin_run.result.events]
+        for detection in {o.detection for o in outcomes}:
+            expected = matching_event_ids(records, detection)
+            assert {str(o.event.record["eventID"]) for o in outcomes if o.detection == detection} == expected
+        # ... none is missed, and a record that raised a page was paged after it arrived, within a minute
+        assert [o for o in outcomes if o.coverage == "missed"] == []
+        raised = [o for o in outcomes if o.coverage == "raised"]
+        assert raised
+        for outcome in raised:
+            assert outcome.time_to_page is not None
+            after_arrival = outcome.time_to_page - outcome.event.delay
+            assert timedelta(0) < after_arrival <= timedelta(seconds=60), outcome
+        assert "metric filter -> alarm" in "\n".join(builtin_run.output)
 
 
 def test_a_users_own_cloudtrail_file_is_replayed(synthesized_cdk_out: Path, tmp_path: Path) -> None:

@@ -156,7 +156,9 @@ def custom_config() -> BaselineConfig:
         alert_emails=CUSTOM_ALERT_EMAILS,
         alarms=dataclasses.replace(
             base.alarms,
-            overrides={OVERRIDDEN_DETECTION_ID: AlarmOverride(period_seconds=300, evaluation_periods=3)},
+            overrides={
+                OVERRIDDEN_DETECTION_ID: AlarmOverride(period_seconds=300, tolerated_delay_minutes=10)
+            },
         ),
         health=dataclasses.replace(
             base.health,

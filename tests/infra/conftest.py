@@ -66,7 +66,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "organizationTrail": True,
         "organizationId": "o-a1b2c3d4e5",
         "objectLock": {"mode": "COMPLIANCE", "days": 400},
-        "alarms": {"overrides": {"root-account-usage": {"periodSeconds": 300, "evaluationPeriods": 2}}},
+        "alarms": {"overrides": {"root-account-usage": {"periodSeconds": 300, "toleratedDelayMinutes": 5}}},
         "alertEmails": ["secops@example.com"],
         "health": {
             "emails": ["platform@example.com"],
@@ -99,6 +99,41 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "routingKeySecretKmsKeyArn": (
                 "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
             ),
+        },
+        # The deploy-role stack trusting GitHub's OIDC provider that already exists in the deploy account.
+        "rollout": {
+            "githubRepository": "acme/security-baseline",
+            "deployAccount": "111122223333",
+            "existingOidcProviderArn": (
+                "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+            ),
+            "targets": [{"name": "prod-eu", "account": "111122223333", "region": "eu-west-1"}],
+        },
+    },
+    # Rolled out from CI: the deploy-role stack creating GitHub's OIDC provider, two targets in two
+    # accounts, and the organization settings (validated; the StackSet using them is not built yet).
+    "ci-rollout": {
+        "organizationId": "o-a1b2c3d4e5",
+        "rollout": {
+            "githubRepository": "acme/security-baseline",
+            "deployAccount": "111122223333",
+            "cdkQualifier": "secbase",
+            "targets": [
+                {"name": "staging", "account": "222233334444", "region": "eu-west-1"},
+                {
+                    "name": "prod",
+                    "account": "333344445555",
+                    "region": "us-east-1",
+                    "environment": "production",
+                },
+            ],
+            "organization": {
+                "centralAccount": "333344445555",
+                "managementAccount": "999988887777",
+                "memberOrganizationalUnits": ["ou-ab12-cd34ef56"],
+                "memberAccounts": ["444455556666"],
+                "regions": ["eu-west-1", "us-east-1"],
+            },
         },
     },
     # The real-time fast path: per-detection EventBridge rules in the home region and one forwarding stack

@@ -91,18 +91,19 @@ def test_the_first_filter_of_each_detection_carries_its_own_pattern_under_the_de
 
 
 def test_every_detection_alarm_can_fire_on_a_single_event_within_a_minute(synthesized):
-    # Given the default configuration (60 s period, 1 evaluation period)
+    # Given the default configuration (60 s period, 19 minutes of tolerated delivery delay)
     alarms = detection_alarms(synthesized)
     alerts_topic = topic_ref(synthesized, synthesized.stack.alerts_topic)
 
     for detection in IN_USE:
         props = alarms[f"{PREFIX}{detection.id}"]
-        # Then a single match (Sum >= 1 in one 60 s period) is enough, and "no data" means "no match".
+        # Then a single match (Sum >= 1 in one 60 s period) anywhere in the last 20 periods is enough (a
+        # record delivered up to 19 minutes late still counts), and "no data" means "no match".
         assert props["Namespace"] == NAMESPACE
         assert props["MetricName"] == detection.id
         assert props["Statistic"] == "Sum"
         assert props["Period"] == 60
-        assert props["EvaluationPeriods"] == 1
+        assert props["EvaluationPeriods"] == 20
         assert props["DatapointsToAlarm"] == 1
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert props["Threshold"] == 1
@@ -169,6 +170,7 @@ def test_a_per_detection_override_changes_only_that_alarm():
     alarms = detection_alarms(synth)
 
     overridden = alarms[f"{PREFIX}{OVERRIDDEN_DETECTION_ID}"]
+    # 10 minutes of delay at 300 s periods: ceil(600 / 300) + 1 = 3 periods.
     assert (overridden["Period"], overridden["EvaluationPeriods"], overridden["DatapointsToAlarm"]) == (
         300,
         3,
@@ -184,7 +186,7 @@ def test_a_per_detection_override_changes_only_that_alarm():
     for detection in IN_USE:
         if detection.id != OVERRIDDEN_DETECTION_ID:
             props = alarms[f"{PREFIX}{detection.id}"]
-            assert (props["Period"], props["EvaluationPeriods"]) == (60, 1), detection.id
+            assert (props["Period"], props["EvaluationPeriods"]) == (60, 20), detection.id
 
 
 def test_adding_a_detection_adds_its_filters_and_alarm_with_no_other_change():
@@ -202,12 +204,24 @@ def test_adding_a_detection_adds_its_filters_and_alarm_with_no_other_change():
 def test_an_override_field_left_unset_falls_back_to_the_global_setting():
     settings = dataclasses.replace(
         BaselineConfig().alarms,
-        overrides={"vpc-changes": AlarmOverride(period_seconds=120, evaluation_periods=None)},
+        overrides={"vpc-changes": AlarmOverride(period_seconds=120, tolerated_delay_minutes=None)},
     )
 
     timing = alarm_timing("vpc-changes", settings)
 
-    assert (timing.period_seconds, timing.evaluation_periods) == (120, settings.evaluation_periods)
+    # The global 19 minutes at the overridden 120 s period: ceil(1140 / 120) + 1 = 11 periods.
+    assert (timing.period_seconds, timing.evaluation_periods) == (120, 11)
+
+
+def test_an_overridden_delay_alone_keeps_the_global_period():
+    settings = dataclasses.replace(
+        BaselineConfig().alarms,
+        overrides={"vpc-changes": AlarmOverride(period_seconds=None, tolerated_delay_minutes=60)},
+    )
+
+    timing = alarm_timing("vpc-changes", settings)
+
+    assert (timing.period_seconds, timing.evaluation_periods) == (60, 61)
 
 
 @pytest.mark.parametrize("period", [0, 5, 45, 90])

@@ -27,6 +27,7 @@ from constructs import IConstruct
 
 from stacks import (
     ALERTING_STACK_ID,
+    DEPLOY_ROLE_STACK_ID,
     FAST_PATH_STACK_ID_PREFIX,
     TRAIL_STACK_ID,
     add_compliance_checks,
@@ -50,12 +51,16 @@ MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an exist
 
 def test_every_stack_of_build_app_is_in_the_assembly(deployable_app: SynthesizedApp) -> None:
     # Given the app as build_app creates it in this configuration, Then the scanners below see every stack:
-    # the trail, the alerting stack and, with the fast path on, one forwarding stack per other region.
+    # the trail, the alerting stack, with the fast path on one forwarding stack per other region, and the
+    # deploy-role stack when a GitHub repository is configured.
     forwarding = {
         f"{FAST_PATH_STACK_ID_PREFIX}{r}" for r in deployable_app.config.fast_path_forwarding_regions
     }
     assert forwarding or not deployable_app.config.fast_path.enabled
-    assert set(deployable_app.template_paths) == {TRAIL_STACK_ID, ALERTING_STACK_ID, *forwarding}
+    expected = {TRAIL_STACK_ID, ALERTING_STACK_ID, *forwarding}
+    if deployable_app.config.rollout.deploy_role_enabled:
+        expected.add(DEPLOY_ROLE_STACK_ID)
+    assert set(deployable_app.template_paths) == expected
     assert all(path.is_file() for path in deployable_app.template_paths.values())
 
 
@@ -393,7 +398,7 @@ def test_app_py_holds_the_real_entry_point_to_the_packs(
     import app as entry_point
     import stacks
 
-    def insecure_app(app: cdk.App, config: object) -> None:
+    def insecure_app(app: cdk.App, config: object, target: object = None) -> None:
         s3.Bucket(cdk.Stack(app, "Insecure"), "Bucket")
 
     monkeypatch.setattr(stacks, "build_app", insecure_app)

@@ -246,6 +246,36 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         ["baseline.alarms.overrides.no-such-detection", "catalogue detection ids"],
     ),
     (
+        "the replaced evaluationPeriods key",
+        {"alarms": {"evaluationPeriods": 3}},
+        {},
+        ["baseline.alarms.evaluationPeriods", "3", "replaced by toleratedDelayMinutes"],
+    ),
+    (
+        "the replaced evaluationPeriods key in an override",
+        {},
+        {f"alarms.overrides.{DETECTION_ID}.evaluationPeriods": "3"},
+        [f"alarms.overrides.{DETECTION_ID}.evaluationPeriods", "replaced by toleratedDelayMinutes"],
+    ),
+    (
+        "tolerated delay under CloudTrail's documented average",
+        {"alarms": {"toleratedDelayMinutes": 4}},
+        {},
+        ["baseline.alarms.toleratedDelayMinutes", "4", "at least 5"],
+    ),
+    (
+        "tolerated delay whose window exceeds a day",
+        {"alarms": {"toleratedDelayMinutes": 1440}},
+        {},
+        ["baseline.alarms.toleratedDelayMinutes", "1440", "at most 86400", "1441 periods", "largest", "1439"],
+    ),
+    (
+        "override delay whose window exceeds a day at its period",
+        {"alarms": {"overrides": {DETECTION_ID: {"periodSeconds": 3600, "toleratedDelayMinutes": 1400}}}},
+        {},
+        [f"alarms.overrides.{DETECTION_ID}.toleratedDelayMinutes", "1400", "25 periods = 90000 s"],
+    ),
+    (
         "override with a bad period",
         {"alarms": {"overrides": {DETECTION_ID: {"periodSeconds": 90}}}},
         {},

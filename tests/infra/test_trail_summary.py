@@ -27,7 +27,7 @@ def test_summary_lists_both_stacks_the_trail_settings_and_the_alarms(synthesized
     )
     assert f"{alarm_count} alarms" in text
     first = sorted(synthesized_app.alerting_stack.alarms)[0]
-    assert f"security-baseline-{first}: Sum of {first} over 60 s x 1 GreaterThanOrEqualToThreshold 1" in text
+    assert f"security-baseline-{first}: Sum of {first} over 60 s x 20 GreaterThanOrEqualToThreshold 1" in text
 
 
 def test_summary_without_a_cloud_assembly_says_how_to_make_one(

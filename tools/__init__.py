@@ -1,0 +1,1 @@
+"""Small command-line helpers the workflows and make targets call (no CDK app state of their own)."""
