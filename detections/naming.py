@@ -95,3 +95,20 @@ def candidate_detection_ids(
     found = [*by_metric] if len(by_metric) == 1 else []
     found += [detection_id_from_alarm_name(alarm, name_prefix), detection_id_from_description(description)]
     return list(dict.fromkeys(candidate for candidate in found if candidate))
+
+
+# The backtest's Athena resources (baseline.athena): the stack creates them under these names and
+# `python -m detections backtest --engine athena` queries them by default.
+ATHENA_DATABASE = "security_baseline"
+ATHENA_TABLE = "cloudtrail"
+ATHENA_WORKGROUP = "security-baseline-backtest"
+
+
+def athena_named_query_name(detection_id: str) -> str:
+    """The saved query of one detection in the Athena console (NamedQuery names allow 128 characters)."""
+    return f"backtest-{detection_id}"[:128]
+
+
+#: The workgroup resource's metadata key listing the detections with no saved query, and why (the stack
+#: writes it, demo/synth_summary.py reads it back).
+ATHENA_REFUSALS_METADATA_KEY = "SecurityBaselineNotSavedAsQueries"

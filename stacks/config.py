@@ -257,6 +257,25 @@ class RolloutSettings:
         )
 
 
+#: Athena's smallest BytesScannedCutoffPerQuery (10 MB).
+ATHENA_MIN_BYTES_SCANNED_CUTOFF = 10_000_000
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    """The opt-in backtest table and workgroup (README, Backtest). Names live in detections/athena.py."""
+
+    enabled: bool = False
+    #: The workgroup cancels any query past this many bytes scanned ($5 per TB: 1 TB caps a query at $5).
+    bytes_scanned_cutoff_per_query: int = 1_000_000_000_000
+    results_expiration_days: int = 30
+    #: First day (yyyy/MM/dd) the table's date projection knows; days before it cannot be queried.
+    projection_start_date: str = "2024/01/01"
+    regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
+    #: Account ids of the projection; empty: this account only (an organization trail must list them).
+    accounts: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     trail_name: str = "security-baseline"
@@ -279,6 +298,8 @@ class BaselineConfig:
     fast_path: FastPathSettings = FastPathSettings()
     detections: DetectionSettings = DetectionSettings()
     rollout: RolloutSettings = RolloutSettings()
+
+    athena: AthenaSettings = AthenaSettings()
 
     @property
     def fast_path_forwarding_regions(self) -> tuple[str, ...]:
@@ -399,6 +420,14 @@ DEFAULTS: dict[str, Any] = {
             "memberAccounts": [],
             "regions": [],
         },
+    },
+    "athena": {
+        "enabled": False,
+        "bytesScannedCutoffPerQuery": 1_000_000_000_000,
+        "resultsExpirationDays": 30,
+        "projectionStartDate": "2024/01/01",
+        "regions": list(DEFAULT_ENABLED_REGIONS),
+        "accounts": [],
     },
 }
 
@@ -798,6 +827,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
                 _path("pagerduty", "routingKeySecretKmsKeyArn"): pagerduty.routing_key_secret_kms_key_arn,
             },
         ),
+        athena=_athena(raw["athena"], organization_trail),
     )
     if config.fast_path.enabled:
         _fast_path_plan_is_deployable(config.detections_in_use)
@@ -826,6 +856,58 @@ def _organization_fast_path_is_deployable(config: BaselineConfig) -> None:
                 "the central account forwards its own events only from baseline.fastPath.regions "
                 f"({', '.join(config.fast_path.regions)}): add {region} there too, or remove it here",
             )
+
+
+_PROJECTION_DATE = re.compile(r"^\d{4}/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])$")
+
+
+def _athena(raw: Mapping[str, Any], organization_trail: bool) -> AthenaSettings:
+    regions = _list(
+        raw["regions"],
+        _path("athena", "regions"),
+        _region,
+        "region names",
+    )
+    if not regions or len(set(regions)) != len(regions):
+        raise ConfigError(
+            _path("athena", "regions"),
+            list(regions),
+            "expected a non-empty list of distinct region names: the regions the trail records that the "
+            "table's partition projection may read",
+        )
+    accounts = _list(
+        raw["accounts"],
+        _path("athena", "accounts"),
+        lambda v, p: _str(v, p, re.compile(rf"^{_ACCOUNT}$"), "a 12-digit AWS account id"),
+        "12-digit account ids",
+    )
+    enabled = _bool(raw["enabled"], _path("athena", "enabled"))
+    if enabled and organization_trail and not accounts:
+        raise ConfigError(
+            _path("athena", "accounts"),
+            [],
+            "an organization trail's table needs the member account ids its partition projection may read "
+            "(AWSLogs/<organizationId>/<account>/...); list them in baseline.athena.accounts",
+        )
+    return AthenaSettings(
+        enabled=enabled,
+        bytes_scanned_cutoff_per_query=_int(
+            raw["bytesScannedCutoffPerQuery"],
+            _path("athena", "bytesScannedCutoffPerQuery"),
+            minimum=ATHENA_MIN_BYTES_SCANNED_CUTOFF,
+        ),
+        results_expiration_days=_int(
+            raw["resultsExpirationDays"], _path("athena", "resultsExpirationDays"), minimum=1, maximum=3650
+        ),
+        projection_start_date=_str(
+            raw["projectionStartDate"],
+            _path("athena", "projectionStartDate"),
+            _PROJECTION_DATE,
+            "a date written yyyy/MM/dd (CloudTrail's key layout) such as '2024/01/01'",
+        ),
+        regions=regions,
+        accounts=accounts,
+    )
 
 
 def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:
@@ -1390,6 +1472,7 @@ __all__ = [
     "ROLLOUT_TARGET_CONTEXT_KEY",
     "AlarmOverride",
     "AlarmSettings",
+    "AthenaSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",

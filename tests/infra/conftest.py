@@ -74,9 +74,11 @@ class SynthesizedApp:
 VARIANTS: dict[str, dict[str, Any]] = {
     # Our own bucket and key with every feature on: data events of all three kinds, both Insights types (so
     # the Insights detection too), an organization trail, Object Lock, alert and health subscribers, a
-    # suppression, an alarm override, a user rules folder and a switched-off built-in.
+    # suppression, an alarm override, a user rules folder and a switched-off built-in, and the Athena
+    # backtest over the organization trail's layout.
     "everything-on": {
         "detections": {"rulesDir": "examples/rules", "disabled": ["ssm-shell-command-sent"]},
+        "athena": {"enabled": True, "accounts": ["111122223333", "444455556666"]},
         "dataEvents": {
             "s3Buckets": ["arn:aws:s3:::payments-data", "arn:aws:s3:::exports/reports/"],
             "lambdaFunctions": "all",
@@ -103,8 +105,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     # Bring your own: an existing trail bucket and KMS key (no key, buckets or bucket policy created), a
     # stack bound to its home region, S3 data events for "all" buckets (the existing one excluded) and a
-    # routing-key secret named by ARN, encrypted with a customer-managed key.
+    # routing-key secret named by ARN, encrypted with a customer-managed key; the Athena backtest over the
+    # existing bucket (its own access-log bucket, since the trail bucket's is not ours).
     "existing-bucket-and-key": {
+        "athena": {"enabled": True},
         "homeRegion": "eu-west-1",
         "existingKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "existingBucketName": "org-audit-logs",
