@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from detections.fast_path import FAST_PATH_METADATA_KEY
+from detections.naming import ATHENA_REFUSALS_METADATA_KEY
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 
@@ -203,6 +204,59 @@ def _fast_path_lines(template: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _stack_set_lines(template: dict[str, Any]) -> list[str]:
+    """The organization rollout: where the StackSet deploys, and the forwarding rules of each instance."""
+    lines: list[str] = []
+    for _, stack_set in _of_type(template, "AWS::CloudFormation::StackSet"):
+        p = stack_set["Properties"]
+        member = json.loads(p["TemplateBody"])
+        rules = _of_type(member, "AWS::Events::Rule")
+        for group in p.get("StackInstancesGroup", []):
+            targets = group["DeploymentTargets"]
+            excluded = targets.get("Accounts", []) if targets.get("AccountFilterType") == "DIFFERENCE" else []
+            lines.append(
+                f"  StackSet {p.get('StackSetName')} ({p['PermissionModel']}, automatic deployment "
+                f"{show(p.get('AutoDeployment', {}).get('Enabled', False))}): OUs "
+                f"{', '.join(targets.get('OrganizationalUnitIds', []))}"
+                + (f" except {', '.join(excluded)}" if excluded else "")
+                + f"; regions {', '.join(group['Regions'])}; {len(rules)} forwarding rules per account "
+                "and region"
+            )
+    return lines
+
+
+def _athena_lines(template: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for _, workgroup in _of_type(template, "AWS::Athena::WorkGroup"):
+        p = workgroup["Properties"]
+        configuration = p.get("WorkGroupConfiguration", {})
+        results = configuration.get("ResultConfiguration", {})
+        lines.append(
+            f"  Athena workgroup {p.get('Name')}: enforced: "
+            f"{show(configuration.get('EnforceWorkGroupConfiguration', False))}, cutoff "
+            f"{configuration.get('BytesScannedCutoffPerQuery', 'none')} bytes per query, results "
+            f"{show(results.get('OutputLocation', 'client-chosen'))} "
+            f"({results.get('EncryptionConfiguration', {}).get('EncryptionOption', 'unencrypted')})"
+        )
+        queries = _of_type(template, "AWS::Athena::NamedQuery")
+        refused = workgroup.get("Metadata", {}).get(ATHENA_REFUSALS_METADATA_KEY, [])
+        lines.append(
+            f"    {len(queries)} saved detection queries; {len(refused)} detections not expressible"
+            + (":" if refused else "")
+        )
+        lines += [f"      {entry['detection']}: {entry['reason']}" for entry in refused]
+    for _, table in _of_type(template, "AWS::Glue::Table"):
+        table_input = table["Properties"]["TableInput"]
+        parameters = table_input.get("Parameters", {})
+        lines.append(
+            f"  Glue table {table_input.get('Name')}: partitions "
+            f"{', '.join(k['Name'] for k in table_input.get('PartitionKeys', []))}, projection "
+            f"{parameters.get('projection.enabled', 'false')}, location "
+            f"{show(parameters.get('storage.location.template', table_input.get('StorageDescriptor', {})))}"
+        )
+    return lines
+
+
 def summarize(cdk_out: Path) -> str:
     """The summary of every stack in ``cdk_out``: resource counts, trail settings, retention, detections."""
     templates = load_templates(Path(cdk_out))
@@ -213,7 +267,13 @@ def summarize(cdk_out: Path) -> str:
         lines.append("")
         lines.append(f"Stack {name}: {len(resources)} resources")
         lines += [f"  {count:3d} x {resource_type}" for resource_type, count in sorted(counts.items())]
-        detail = _trail_lines(template) + _alerting_lines(template) + _fast_path_lines(template)
+        detail = (
+            _trail_lines(template)
+            + _athena_lines(template)
+            + _alerting_lines(template)
+            + _fast_path_lines(template)
+            + _stack_set_lines(template)
+        )
         if detail:
             lines.append("  --")
             lines += detail

@@ -14,6 +14,7 @@ from detections import (
     cli_eventbridge,
     cli_investigate,
     cli_rules,
+    cli_sigma,
     cli_test_metric_filter,
 )
 
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_eventbridge.register(commands)
     cli_investigate.register(commands)
     cli_rules.register(commands)
+    cli_sigma.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

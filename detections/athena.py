@@ -94,6 +94,28 @@ def summary_query(table: str, compiled: Sequence[CompiledDetection], where: str)
     )
 
 
+#: What a saved query shows of each matching record: enough to triage, never the whole row.
+_DETECTION_QUERY_COLUMNS = (
+    "eventtime, eventsource, eventname, awsregion, account, sourceipaddress, "
+    f"{_PRINCIPAL_SQL} AS principal, errorcode, eventid"
+)
+
+
+def detection_query(table: str, detection: CompiledDetection) -> str:
+    """One detection's matching records: the saved (named) query the stack creates per detection.
+
+    The two ``?`` are Athena execution parameters, the first and last day as 'yyyy/MM/dd' (inclusive), on the
+    partition column, so the console asks for them and the query reads only those days' partitions.
+    """
+    return (
+        f"SELECT {_DETECTION_QUERY_COLUMNS}\n"
+        f"FROM {table}\n"
+        'WHERE "timestamp" BETWEEN ? AND ?\n'
+        f"  AND {detection.sql()}\n"
+        "ORDER BY eventtime"
+    )
+
+
 def summary_from_rows(detection_ids: Sequence[str], rows: Iterator[Sequence[str | None]]) -> ReplaySummary:
     """Rebuild a ReplaySummary from the summary query's rows (label, principal, ip, day, n, first, last)."""
     summary = ReplaySummary(tuple(detection_ids))

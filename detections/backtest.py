@@ -36,6 +36,13 @@ def _worker_matcher() -> CatalogueMatcher:
     return _matcher
 
 
+def _init_worker() -> None:
+    """Pool initializer: the catalogue is compiled once per worker, before its first file. Under ``fork``
+    (Linux's default) the parent compiled it already and the worker inherits it; under ``spawn`` it compiles
+    here."""
+    _worker_matcher()
+
+
 def summarize_file(path: str) -> FileResult:
     """One file's summary; runs in a worker (or inline with one worker)."""
     matcher = _worker_matcher()
@@ -72,7 +79,8 @@ def backtest_local(
     """Summarize ``paths`` (files/folders, as ``match``) with ``workers`` processes (default: every core)."""
     files: list[str] = []
     errors: list[str] = []
-    summary = ReplaySummary(CatalogueMatcher().detection_ids)
+    # Compiled in the parent before the pool starts, so forked workers inherit it instead of compiling.
+    summary = ReplaySummary(_worker_matcher().detection_ids)
     for entry in discover_files(paths):
         if isinstance(entry, ReplayError):
             errors.append(entry.message)
@@ -97,5 +105,5 @@ def _results(files: list[str], workers: int) -> Iterator[FileResult]:
     # Small files make per-task overhead visible; a chunk of a few files per task keeps the pool busy
     # without hurting balance. map() returns results in input order, which the merge relies on.
     chunk = max(1, min(8, len(files) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
         yield from pool.map(summarize_file, files, chunksize=chunk)

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from detections.backtest import backtest_local, default_workers
 from detections.catalogue import CATALOGUE
+from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
 from detections.replay import LOG_SUFFIXES
 from detections.summary import ReplaySummary, format_summary, summary_to_dict
 
@@ -40,9 +41,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     athena.add_argument("--until", type=date.fromisoformat, help="Last day, YYYY-MM-DD (inclusive).")
     athena.add_argument("--account", action="append", default=[], help="Account id partition (repeatable).")
     athena.add_argument("--region", action="append", default=[], help="Region partition (repeatable).")
-    athena.add_argument("--database", default="security_baseline", help="Glue database.")
-    athena.add_argument("--table", default="cloudtrail", help="Glue table.")
-    athena.add_argument("--workgroup", default="security-baseline-backtest", help="Athena workgroup.")
+    # The defaults are the names the stack gives them (-c baseline.athena.enabled=true).
+    athena.add_argument("--database", default=ATHENA_DATABASE, help="Glue database (default: %(default)s).")
+    athena.add_argument("--table", default=ATHENA_TABLE, help="Glue table (default: %(default)s).")
+    athena.add_argument(
+        "--workgroup", default=ATHENA_WORKGROUP, help="Athena workgroup (default: %(default)s)."
+    )
     parser.set_defaults(run=run_backtest)
 
 

@@ -131,3 +131,20 @@ def detection_id_from_rule(name_or_arn: str, name_prefix: str) -> str | None:
     if prefix and name.startswith(prefix) and len(name) > len(prefix):
         return name[len(prefix) :]
     return None
+
+
+# The backtest's Athena resources (baseline.athena): the stack creates them under these names and
+# `python -m detections backtest --engine athena` queries them by default.
+ATHENA_DATABASE = "security_baseline"
+ATHENA_TABLE = "cloudtrail"
+ATHENA_WORKGROUP = "security-baseline-backtest"
+
+
+def athena_named_query_name(detection_id: str) -> str:
+    """The saved query of one detection in the Athena console (NamedQuery names allow 128 characters)."""
+    return f"backtest-{detection_id}"[:128]
+
+
+#: The workgroup resource's metadata key listing the detections with no saved query, and why (the stack
+#: writes it, demo/synth_summary.py reads it back).
+ATHENA_REFUSALS_METADATA_KEY = "SecurityBaselineNotSavedAsQueries"

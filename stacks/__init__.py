@@ -13,6 +13,7 @@ from stacks.alerting_stack import AlertingStack
 from stacks.config import BaselineConfig, DeploymentTarget
 from stacks.deploy_role_stack import DeployRoleStack
 from stacks.fast_path_stack import FastPathForwardingStack
+from stacks.organization_fast_path_stack import OrganizationFastPathStack
 from stacks.trail_stack import AuditTrailStack
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,6 +23,10 @@ TRAIL_STACK_ID = "SecurityBaselineTrail"
 ALERTING_STACK_ID = "SecurityBaselineAlerting"
 FAST_PATH_STACK_ID_PREFIX = "SecurityBaselineFastPath-"
 DEPLOY_ROLE_STACK_ID = "SecurityBaselineDeployRole"
+ORGANIZATION_FAST_PATH_STACK_ID = "SecurityBaselineOrganizationFastPath"
+#: + "<account>-<region>": forwarding stacks of the accounts the StackSet cannot reach (the management
+#: account; memberAccounts outside the member OUs), deployed with that account's credentials.
+ACCOUNT_FAST_PATH_STACK_ID_PREFIX = "SecurityBaselineFastPathAccount-"
 
 
 def build_app(
@@ -41,6 +46,7 @@ def build_app(
     trail = AuditTrailStack(app, TRAIL_STACK_ID, config=config, env=env)
     alerting = AlertingStack(app, ALERTING_STACK_ID, config=config, trail_log_group=trail.log_group, env=env)
     build_fast_path_forwarding(app, config, account=None if target is None else target.account)
+    build_organization_fast_path(app, config, target)
     if target is None and config.rollout.deploy_role_enabled:
         DeployRoleStack(
             app,
@@ -70,6 +76,50 @@ def build_fast_path_forwarding(
         )
         for region in config.fast_path_forwarding_regions
     ]
+
+
+def build_organization_fast_path(
+    app: App, config: BaselineConfig, target: DeploymentTarget | None = None
+) -> list[OrganizationFastPathStack | FastPathForwardingStack]:
+    """With ``rollout.organization``: the StackSet stack in the central account and home region, and one
+    forwarding stack per region for each account the StackSet does not reach.
+
+    Under a rollout ``target`` only the central account's StackSet stack (when the target is the central
+    account): the other accounts' stacks are deployed by hand with their own credentials (README)."""
+    organization = config.rollout.organization
+    home_region = config.home_region
+    if not organization.enabled or home_region is None:  # config: the organization rollout needs both
+        return []
+    central = organization.central_account
+    fast = [d.compiled for d in enabled(plan(config.detections_in_use)) if d.compiled is not None]
+    patterns = forwarding_patterns(fast)
+    built: list[OrganizationFastPathStack | FastPathForwardingStack] = []
+    if organization.member_organizational_units and (target is None or target.account == central):
+        built.append(
+            OrganizationFastPathStack(
+                app,
+                ORGANIZATION_FAST_PATH_STACK_ID,
+                settings=organization,
+                central_region=home_region,
+                patterns=patterns,
+                env=Environment(account=central, region=home_region),
+            )
+        )
+    if target is not None:
+        return built
+    for account in organization.accounts_outside_the_stack_set:
+        built += [
+            FastPathForwardingStack(
+                app,
+                f"{ACCOUNT_FAST_PATH_STACK_ID_PREFIX}{account}-{region}",
+                patterns=patterns,
+                home_region=home_region,
+                home_account=central,
+                env=Environment(account=account, region=region),
+            )
+            for region in organization.regions
+        ]
+    return built
 
 
 def nag_packs(scope: IConstruct) -> list[NagPack]:

@@ -103,6 +103,7 @@ class AlertingStack(Stack):
                 decisions=plan(in_use),
                 forwarder=forwarder.function,
                 name_prefix=config.alarms.name_prefix,
+                organization_id=config.organization_id if config.rollout.organization.enabled else None,
             )
             if config.fast_path.enabled
             else None

@@ -203,8 +203,9 @@ class OrganizationRolloutSettings:
     """Where the fast path reaches across an organization: validated here, consumed by the StackSet.
 
     ``central_account`` holds the trail and the alerting stack (and the bus the members forward to); the
-    StackSet targets ``member_organizational_units`` (and ``member_accounts``) in every region of
-    ``regions``. StackSets never deploy to the management account, which gets its own regional stacks.
+    StackSet targets ``member_organizational_units`` in every region of ``regions``. StackSets never deploy
+    to the management account, and a StackSet resource reaches accounts only through their OU: those and
+    ``member_accounts`` get regional stacks of their own (``accounts_outside_the_stack_set``).
     """
 
     central_account: str | None = None
@@ -216,6 +217,15 @@ class OrganizationRolloutSettings:
     @property
     def enabled(self) -> bool:
         return self.central_account is not None
+
+    @property
+    def accounts_outside_the_stack_set(self) -> tuple[str, ...]:
+        """Accounts that get regional forwarding stacks of their own: the management account (StackSets never
+        deploy there) unless it is the central account, and ``member_accounts`` (a StackSet resource reaches
+        accounts only through their OU; list here only accounts outside ``member_organizational_units``)."""
+        management = self.management_account
+        outside = () if management is None or management == self.central_account else (management,)
+        return (*outside, *self.member_accounts)
 
 
 @dataclass(frozen=True)
@@ -247,6 +257,25 @@ class RolloutSettings:
         )
 
 
+#: Athena's smallest BytesScannedCutoffPerQuery (10 MB).
+ATHENA_MIN_BYTES_SCANNED_CUTOFF = 10_000_000
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    """The opt-in backtest table and workgroup (README, Backtest). Names live in detections/athena.py."""
+
+    enabled: bool = False
+    #: The workgroup cancels any query past this many bytes scanned ($5 per TB: 1 TB caps a query at $5).
+    bytes_scanned_cutoff_per_query: int = 1_000_000_000_000
+    results_expiration_days: int = 30
+    #: First day (yyyy/MM/dd) the table's date projection knows; days before it cannot be queried.
+    projection_start_date: str = "2024/01/01"
+    regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
+    #: Account ids of the projection; empty: this account only (an organization trail must list them).
+    accounts: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     trail_name: str = "security-baseline"
@@ -269,6 +298,8 @@ class BaselineConfig:
     fast_path: FastPathSettings = FastPathSettings()
     detections: DetectionSettings = DetectionSettings()
     rollout: RolloutSettings = RolloutSettings()
+
+    athena: AthenaSettings = AthenaSettings()
 
     @property
     def fast_path_forwarding_regions(self) -> tuple[str, ...]:
@@ -398,6 +429,14 @@ DEFAULTS: dict[str, Any] = {
             "memberAccounts": [],
             "regions": [],
         },
+    },
+    "athena": {
+        "enabled": False,
+        "bytesScannedCutoffPerQuery": 1_000_000_000_000,
+        "resultsExpirationDays": 30,
+        "projectionStartDate": "2024/01/01",
+        "regions": list(DEFAULT_ENABLED_REGIONS),
+        "accounts": [],
     },
 }
 
@@ -797,10 +836,87 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
                 _path("pagerduty", "routingKeySecretKmsKeyArn"): pagerduty.routing_key_secret_kms_key_arn,
             },
         ),
+        athena=_athena(raw["athena"], organization_trail),
     )
     if config.fast_path.enabled:
         _fast_path_plan_is_deployable(config.detections_in_use, config.alarms.name_prefix)
+    if config.rollout.organization.enabled:
+        _organization_fast_path_is_deployable(config)
     return config
+
+
+def _organization_fast_path_is_deployable(config: BaselineConfig) -> None:
+    """The organization rollout deploys the fast path's forwarding rules: the fast path must be on (which
+    pins the central bus to homeRegion), and the central account must forward its own events from every
+    region its members forward from (the StackSet excludes the central account)."""
+    if not config.fast_path.enabled:
+        raise ConfigError(
+            _path("fastPath", "enabled"),
+            False,
+            "baseline.rollout.organization forwards the members' fast-path events to the central account's "
+            "bus: set fastPath.enabled=true (and homeRegion), or rollout.organization.centralAccount=null",
+        )
+    organization = config.rollout.organization
+    for index, region in enumerate(organization.regions):
+        if region not in config.fast_path.regions:
+            raise ConfigError(
+                _path("rollout", "organization", f"regions[{index}]"),
+                region,
+                "the central account forwards its own events only from baseline.fastPath.regions "
+                f"({', '.join(config.fast_path.regions)}): add {region} there too, or remove it here",
+            )
+
+
+_PROJECTION_DATE = re.compile(r"^\d{4}/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])$")
+
+
+def _athena(raw: Mapping[str, Any], organization_trail: bool) -> AthenaSettings:
+    regions = _list(
+        raw["regions"],
+        _path("athena", "regions"),
+        _region,
+        "region names",
+    )
+    if not regions or len(set(regions)) != len(regions):
+        raise ConfigError(
+            _path("athena", "regions"),
+            list(regions),
+            "expected a non-empty list of distinct region names: the regions the trail records that the "
+            "table's partition projection may read",
+        )
+    accounts = _list(
+        raw["accounts"],
+        _path("athena", "accounts"),
+        lambda v, p: _str(v, p, re.compile(rf"^{_ACCOUNT}$"), "a 12-digit AWS account id"),
+        "12-digit account ids",
+    )
+    enabled = _bool(raw["enabled"], _path("athena", "enabled"))
+    if enabled and organization_trail and not accounts:
+        raise ConfigError(
+            _path("athena", "accounts"),
+            [],
+            "an organization trail's table needs the member account ids its partition projection may read "
+            "(AWSLogs/<organizationId>/<account>/...); list them in baseline.athena.accounts",
+        )
+    return AthenaSettings(
+        enabled=enabled,
+        bytes_scanned_cutoff_per_query=_int(
+            raw["bytesScannedCutoffPerQuery"],
+            _path("athena", "bytesScannedCutoffPerQuery"),
+            minimum=ATHENA_MIN_BYTES_SCANNED_CUTOFF,
+        ),
+        results_expiration_days=_int(
+            raw["resultsExpirationDays"], _path("athena", "resultsExpirationDays"), minimum=1, maximum=3650
+        ),
+        projection_start_date=_str(
+            raw["projectionStartDate"],
+            _path("athena", "projectionStartDate"),
+            _PROJECTION_DATE,
+            "a date written yyyy/MM/dd (CloudTrail's key layout) such as '2024/01/01'",
+        ),
+        regions=regions,
+        accounts=accounts,
+    )
 
 
 def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSettings:
@@ -1365,6 +1481,7 @@ __all__ = [
     "ROLLOUT_TARGET_CONTEXT_KEY",
     "AlarmOverride",
     "AlarmSettings",
+    "AthenaSettings",
     "BaselineConfig",
     "ConfigError",
     "DataEventSettings",

@@ -1,4 +1,8 @@
-"""FastPathForwardingStack: in one non-home region, forward the fast path's CloudTrail events home."""
+"""FastPathForwardingStack: in one region, forward the fast path's CloudTrail events to the home bus.
+
+A non-home region of this account, or (organization rollout) one region of an account the StackSet does not
+reach: the management account, or a member account listed outside the member OUs.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +26,12 @@ class FastPathForwardingStack(Stack):
         *,
         patterns: Sequence[CompiledEventPattern],
         home_region: str,
+        home_account: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("security-baseline:component", "fast-path")
-        forwarding = FastPathForwarding(self, "Forwarding", patterns=patterns, home_region=home_region)
+        forwarding = FastPathForwarding(
+            self, "Forwarding", patterns=patterns, home_region=home_region, home_account=home_account
+        )
         self.forwarding = forwarding

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from stacks.config import BaselineConfig
 from stacks.constructs.audit_trail import AuditTrail
+from stacks.constructs.backtest_athena import BacktestAthena
 
 
 class AuditTrailStack(Stack):
@@ -25,6 +26,8 @@ class AuditTrailStack(Stack):
         bucket: the trail bucket.
         access_log_bucket: the trail bucket's server access log bucket (None with an existing trail bucket).
         trail_arn: the trail's ARN, built from its name (for policies, without a dependency on the trail).
+        backtest: the Athena table, workgroup and saved queries over the trail bucket (baseline.athena), or
+            None when not enabled.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: BaselineConfig, **kwargs: Any) -> None:
@@ -40,3 +43,14 @@ class AuditTrailStack(Stack):
         self.bucket: s3.IBucket = audit_trail.bucket
         self.access_log_bucket: s3.IBucket | None = audit_trail.access_log_bucket
         self.trail_arn: str = audit_trail.trail_arn
+        self.backtest: BacktestAthena | None = None
+        if config.athena.enabled:
+            self.backtest = BacktestAthena(
+                self,
+                "BacktestAthena",
+                config=config,
+                trail_bucket=self.bucket,
+                trail_key=self.key,
+                access_log_bucket=self.access_log_bucket,
+                access_log_lifecycle=audit_trail.lifecycle_rule(config),
+            )

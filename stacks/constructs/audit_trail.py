@@ -80,6 +80,49 @@ def advanced_event_selectors(
     return selectors
 
 
+def acknowledge_no_replication(bucket: s3.Bucket) -> None:
+    reason = (
+        "Cross-region replication needs a destination bucket and key in another region, an account-level "
+        "decision outside this baseline; durability comes from S3 (11 nines), versioning, retention on "
+        "stack delete and optional Object Lock."
+    )
+    acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", reason)
+
+
+def server_access_log_bucket(
+    scope: Construct, construct_id: str, lifecycle_rule: s3.LifecycleRule
+) -> s3.Bucket:
+    """A bucket receiving S3 server access logs: SSE-S3, private, TLS-only, versioned, retained."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        # S3 server access log delivery supports SSE-S3 only as the target's default encryption.
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[lifecycle_rule],
+    )
+    # cdk-nag already recognises a server-access-log target (no S1/S3BucketLoggingEnabled finding);
+    # checkov does not.
+    skip_checkov(
+        bucket,
+        "CKV_AWS_18",
+        "This bucket is a server access log target; logging it to itself or to a third bucket would only "
+        "log the log delivery.",
+    )
+    acknowledge(
+        bucket,
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "S3 server access log delivery only supports SSE-S3 (AES256) default encryption on the target "
+        "bucket; SSE-KMS would make log delivery fail.",
+    )
+    acknowledge_no_replication(bucket)
+    return bucket
+
+
 class AuditTrail(Construct):
     """A hardened, multi-region CloudTrail trail delivering to S3 and to CloudWatch Logs.
 
@@ -192,34 +235,7 @@ class AuditTrail(Construct):
     # ------------------------------------------------------------------------------------------ buckets
 
     def _access_log_bucket(self, config: BaselineConfig) -> s3.Bucket:
-        bucket = s3.Bucket(
-            self,
-            "AccessLogBucket",
-            # S3 server access log delivery supports SSE-S3 only as the target's default encryption.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[self._lifecycle_rule(config)],
-        )
-        # cdk-nag already recognises a server-access-log target (no S1/S3BucketLoggingEnabled finding);
-        # checkov does not.
-        skip_checkov(
-            bucket,
-            "CKV_AWS_18",
-            "This bucket is the server access log target of the trail bucket; logging it to itself or to a "
-            "third bucket would only log the log delivery.",
-        )
-        acknowledge(
-            bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "S3 server access log delivery only supports SSE-S3 (AES256) default encryption on the target "
-            "bucket; SSE-KMS would make log delivery fail.",
-        )
-        self._acknowledge_replication(bucket)
-        return bucket
+        return server_access_log_bucket(self, "AccessLogBucket", self.lifecycle_rule(config))
 
     def _trail_bucket(self, config: BaselineConfig, access_log_bucket: s3.IBucket) -> s3.Bucket:
         object_lock = config.object_lock
@@ -235,7 +251,7 @@ class AuditTrail(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=access_log_bucket,
             server_access_logs_prefix="trail-bucket/",
-            lifecycle_rules=[self._lifecycle_rule(config)],
+            lifecycle_rules=[self.lifecycle_rule(config)],
             removal_policy=RemovalPolicy.RETAIN,
             object_lock_enabled=object_lock is not None,
             object_lock_default_retention=(
@@ -249,10 +265,10 @@ class AuditTrail(Construct):
             ),
         )
         self._add_cloudtrail_bucket_policy(bucket, config)
-        self._acknowledge_replication(bucket)
+        acknowledge_no_replication(bucket)
         return bucket
 
-    def _lifecycle_rule(self, config: BaselineConfig) -> s3.LifecycleRule:
+    def lifecycle_rule(self, config: BaselineConfig) -> s3.LifecycleRule:
         lifecycle = config.lifecycle
         return s3.LifecycleRule(
             id="archive-then-expire",
@@ -304,15 +320,6 @@ class AuditTrail(Construct):
                 },
             )
         )
-
-    @staticmethod
-    def _acknowledge_replication(bucket: s3.Bucket) -> None:
-        reason = (
-            "Cross-region replication needs a destination bucket and key in another region, an account-level "
-            "decision outside this baseline; durability comes from S3 (11 nines), versioning, retention on "
-            "stack delete and optional Object Lock."
-        )
-        acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", reason)
 
     # -------------------------------------------------------------------------------------- log group
 

@@ -36,10 +36,13 @@ DELIVERY_RETRY_ATTEMPTS = 24
 DEAD_LETTER_RETENTION = Duration.days(14)
 #: The statement id of the home bus's policy (one per account and bus).
 BUS_POLICY_STATEMENT_ID = "SecurityBaselineFastPathThisAccountOnly"
+#: The statement id admitting the organization's accounts (the organization rollout's member rules).
+ORGANIZATION_BUS_POLICY_STATEMENT_ID = "SecurityBaselineFastPathOrganizationOnly"
 
 
-def default_bus_arn(region: str) -> str:
-    return f"arn:{Aws.PARTITION}:events:{region}:{Aws.ACCOUNT_ID}:event-bus/default"
+def default_bus_arn(region: str, account: str | None = None) -> str:
+    """The default event bus of ``region`` in ``account`` (this stack's account when None)."""
+    return f"arn:{Aws.PARTITION}:events:{region}:{account or Aws.ACCOUNT_ID}:event-bus/default"
 
 
 def _event_pattern(compiled: CompiledEventPattern) -> events.EventPattern:
@@ -63,7 +66,10 @@ class FastPathRules(Construct):
         decisions: Sequence[FastPathDecision],
         forwarder: lambda_.IFunction,
         name_prefix: str,
+        organization_id: str | None = None,
     ) -> None:
+        """``organization_id``: also admit ``events:PutEvents`` on the bus from any principal of that
+        organization (the organization rollout's member rules); None: this account only."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.dead_letter_queue = sqs.Queue(
@@ -115,7 +121,7 @@ class FastPathRules(Construct):
             cfn_rule.state = decision.rule_state
             self.rules[decision.detection_id] = rule
 
-        events.CfnEventBusPolicy(
+        this_account_policy = events.CfnEventBusPolicy(
             self,
             "BusPolicy",
             statement_id=BUS_POLICY_STATEMENT_ID,
@@ -128,6 +134,26 @@ class FastPathRules(Construct):
                 "Resource": default_bus_arn(stack.region),
             },
         )
+        if organization_id is not None:
+            # In addition to the statement above, not instead: this account's own forwarding stacks keep
+            # working while the organization id is being corrected, and the single-account contract stays
+            # one statement that never changes. Both admit only principals of the organization.
+            organization_policy = events.CfnEventBusPolicy(
+                self,
+                "OrganizationBusPolicy",
+                statement_id=ORGANIZATION_BUS_POLICY_STATEMENT_ID,
+                event_bus_name="default",
+                statement={
+                    "Sid": ORGANIZATION_BUS_POLICY_STATEMENT_ID,
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": default_bus_arn(stack.region),
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+                },
+            )
+            # One bus policy document: two statements written at once would race (concurrent modification).
+            organization_policy.add_resource_dependency(this_account_policy)
         stack.add_metadata(
             FAST_PATH_METADATA_KEY,
             {
@@ -181,9 +207,12 @@ class FastPathForwarding(Construct):
         *,
         patterns: Sequence[CompiledEventPattern],
         home_region: str,
+        home_account: str | None = None,
     ) -> None:
+        """``home_account``: the account whose bus receives the events (the central account of the
+        organization rollout); None: this stack's own account."""
         super().__init__(scope, construct_id)
-        home_bus_arn = default_bus_arn(home_region)
+        home_bus_arn = default_bus_arn(home_region, home_account)
         self.role = iam.Role(
             self,
             "Role",

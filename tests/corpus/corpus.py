@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
+# BASELINE_CORPUS_DIR: where the corpus is when the checkout is not next to it (e.g. a git worktree).
+CORPUS_DIR = Path(os.environ.get("BASELINE_CORPUS_DIR") or REPO_ROOT.parent / "shared" / "corpus")
 
 
 @dataclass(frozen=True)

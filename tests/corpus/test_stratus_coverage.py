@@ -16,6 +16,7 @@ CAUGHT = {
     "aws.credential-access.ec2-get-password-data",
     "aws.credential-access.ec2-steal-instance-credentials",
     "aws.credential-access.secretsmanager-batch-retrieve-secrets",
+    "aws.credential-access.ssm-retrieve-securestring-parameters",
     "aws.defense-evasion.cloudtrail-delete",
     "aws.defense-evasion.cloudtrail-event-selectors",
     "aws.defense-evasion.cloudtrail-stop",
@@ -40,21 +41,21 @@ CAUGHT = {
     "aws.persistence.iam-create-user-login-profile",
     "aws.persistence.lambda-backdoor-function",
     "aws.persistence.lambda-layer-extension",
+    "aws.persistence.lambda-overwrite-code",
     "aws.persistence.rolesanywhere-create-trust-anchor",
     "aws.persistence.sts-federation-token",
     "aws.privilege-escalation.iam-update-user-login-profile",
 }
 
 # Missed on purpose: each emits only calls that are routine in a working account, so a per-event page would be
-# noise. They need rate or behaviour baselines (e.g. GuardDuty), not a metric filter.
+# noise. They need rate or behaviour baselines (e.g. GuardDuty), not a metric filter. (SSM GetParameters and
+# UpdateFunctionCode are caught since issue 15 by what is unusual about them: five or more decrypted names in
+# one call, and code replaced with an IAM user's long-term keys rather than by a deployment role.)
 MISSED = {
     "aws.credential-access.secretsmanager-retrieve-secrets": "GetSecretValue/ListSecrets: every workload "
     "reads secrets",
-    "aws.credential-access.ssm-retrieve-securestring-parameters": "GetParameters with decryption: "
-    "routine config reads",
     "aws.execution.ssm-start-session": "StartSession: the normal way admins reach instances",
     "aws.lateral-movement.ec2-instance-connect": "SendSSHPublicKey: the normal EC2 Instance Connect flow",
-    "aws.persistence.lambda-overwrite-code": "UpdateFunctionCode: every Lambda deployment",
 }
 
 CIS_ONLY_CAUGHT = 10  # the figure issue 3 quotes for a CIS-only baseline
@@ -66,7 +67,7 @@ def test_catalogue_catches_exactly_the_pinned_techniques() -> None:
     caught = {t for t, detections in techniques.items() if detections}
     assert caught == CAUGHT
     assert set(techniques) - caught == set(MISSED)
-    assert len(caught) >= 24
+    assert len(caught) >= 32  # issue 15's target
 
 
 def test_cis_only_baseline_catches_ten_as_the_issue_says() -> None:
@@ -101,4 +102,6 @@ def test_noise_on_the_unlabelled_incident_dataset_stays_within_budget(
     # upper bound, not a background rate. Detections beyond CIS may add at most 40 matches per 1,000 records.
     assert cis.records == full.records == 669
     assert full.matches_per_thousand() - cis.matches_per_thousand() <= 40.0
-    assert full.total_matches == 166 and cis.total_matches == 148
+    assert full.total_matches == 173 and cis.total_matches == 148
+    # Issue 15: the widened catalogue may add at most 10 % to the 248.1 per 1,000 measured before it.
+    assert full.matches_per_thousand() <= 248.1 * 1.10

@@ -11,6 +11,7 @@ so the scanners also judge the templates of the opt-in features users switch on.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,25 @@ class SynthesizedApp:
         """Stack name -> synthesized template file, for every stack in the cloud assembly."""
         return {stack.stack_name: Path(stack.template_full_path) for stack in self.assembly.stacks}
 
+    @property
+    def stack_set_template_paths(self) -> dict[str, Path]:
+        """ "<stack>/<StackSet logical id>" -> the StackSet's member template (its TemplateBody), written next
+        to the cloud assembly so the scanners judge what every member account deploys too."""
+        paths: dict[str, Path] = {}
+        for stack, path in self.template_paths.items():
+            for logical_id, resource in json.loads(path.read_text())["Resources"].items():
+                if resource["Type"] != "AWS::CloudFormation::StackSet":
+                    continue
+                member = self.outdir / f"{stack}-{logical_id}-member.template.json"
+                member.write_text(resource["Properties"]["TemplateBody"])
+                paths[f"{stack}/{logical_id}"] = member
+        return paths
+
+    @property
+    def scanned_template_paths(self) -> dict[str, Path]:
+        """Every template a deployment creates: the stacks' and their StackSets' member templates."""
+        return {**self.template_paths, **self.stack_set_template_paths}
+
 
 #: Non-default configurations (the "baseline" object of cdk.json) that, together, switch on every opt-in
 #: setting that changes the resources: what users deploy once they enable the features they bought.
@@ -54,9 +74,11 @@ class SynthesizedApp:
 VARIANTS: dict[str, dict[str, Any]] = {
     # Our own bucket and key with every feature on: data events of all three kinds, both Insights types (so
     # the Insights detection too), an organization trail, Object Lock, alert and health subscribers, a
-    # suppression, an alarm override, a user rules folder and a switched-off built-in.
+    # suppression, an alarm override, a user rules folder and a switched-off built-in, and the Athena
+    # backtest over the organization trail's layout.
     "everything-on": {
         "detections": {"rulesDir": "examples/rules", "disabled": ["ssm-shell-command-sent"]},
+        "athena": {"enabled": True, "accounts": ["111122223333", "444455556666"]},
         "dataEvents": {
             "s3Buckets": ["arn:aws:s3:::payments-data", "arn:aws:s3:::exports/reports/"],
             "lambdaFunctions": "all",
@@ -83,8 +105,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     # Bring your own: an existing trail bucket and KMS key (no key, buckets or bucket policy created), a
     # stack bound to its home region, S3 data events for "all" buckets (the existing one excluded) and a
-    # routing-key secret named by ARN, encrypted with a customer-managed key.
+    # routing-key secret named by ARN, encrypted with a customer-managed key; the Athena backtest over the
+    # existing bucket (its own access-log bucket, since the trail bucket's is not ours).
     "existing-bucket-and-key": {
+        "athena": {"enabled": True},
         "homeRegion": "eu-west-1",
         "existingKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "existingBucketName": "org-audit-logs",
@@ -110,8 +134,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "targets": [{"name": "prod-eu", "account": "111122223333", "region": "eu-west-1"}],
         },
     },
-    # Rolled out from CI: the deploy-role stack creating GitHub's OIDC provider, two targets in two
-    # accounts, and the organization settings (validated; the StackSet using them is not built yet).
+    # Rolled out from CI: the deploy-role stack creating GitHub's OIDC provider, two targets in two accounts.
     "ci-rollout": {
         "organizationId": "o-a1b2c3d4e5",
         "rollout": {
@@ -127,10 +150,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
                     "environment": "production",
                 },
             ],
+        },
+    },
+    # The fast path across an organization: the StackSet (member OUs, two regions) in the central account,
+    # its bus admitting the organization, and forwarding stacks for the management account and a member
+    # account outside the OUs.
+    "organization": {
+        "homeRegion": "eu-west-1",
+        "organizationId": "o-a1b2c3d4e5",
+        "fastPath": {"enabled": True, "regions": ["eu-west-1", "us-east-1"]},
+        "rollout": {
             "organization": {
                 "centralAccount": "333344445555",
                 "managementAccount": "999988887777",
-                "memberOrganizationalUnits": ["ou-ab12-cd34ef56"],
+                "memberOrganizationalUnits": ["ou-ab12-cd34ef56", "ou-ab12-77zz88yy"],
                 "memberAccounts": ["444455556666"],
                 "regions": ["eu-west-1", "us-east-1"],
             },
@@ -210,6 +243,12 @@ def synthesized_variant(name: str, tmp_path_factory: pytest.TempPathFactory) -> 
 def fast_path_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The "fast-path" variant (the same synthesis the scanners judge)."""
     return synthesized_variant("fast-path", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def organization_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The "organization" variant (the same synthesis the scanners judge)."""
+    return synthesized_variant("organization", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

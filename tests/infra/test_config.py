@@ -399,6 +399,42 @@ BAD_INPUT: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
         {},
         ["baseline.insights", "expected an object", "apiCallRate"],
     ),
+    (
+        "athena over an organization trail without its accounts",
+        {"organizationTrail": True, "organizationId": "o-a1b2c3d4e5"},
+        {"athena.enabled": "true"},
+        ["baseline.athena.accounts", "member account ids", "AWSLogs/<organizationId>/<account>"],
+    ),
+    (
+        "athena cutoff below Athena's 10 MB minimum",
+        {},
+        {"athena.bytesScannedCutoffPerQuery": "1000"},
+        ["baseline.athena.bytesScannedCutoffPerQuery", "1000", ">= 10000000"],
+    ),
+    (
+        "athena projection start with dashes",
+        {"athena": {"projectionStartDate": "2024-01-01"}},
+        {},
+        ["baseline.athena.projectionStartDate", "'2024-01-01'", "yyyy/MM/dd"],
+    ),
+    (
+        "athena region misspelt",
+        {"athena": {"regions": ["eu-west1"]}},
+        {},
+        ["baseline.athena.regions[0]", "'eu-west1'", "eu-west-1"],
+    ),
+    (
+        "athena regions repeated",
+        {"athena": {"regions": ["eu-west-1", "eu-west-1"]}},
+        {},
+        ["baseline.athena.regions", "distinct region names"],
+    ),
+    (
+        "athena account id too short",
+        {"athena": {"accounts": ["12345"]}},
+        {},
+        ["baseline.athena.accounts[0]", "'12345'", "12-digit"],
+    ),
 ]
 
 

@@ -50,8 +50,15 @@ US_TARGET = {"name": "prod-us", "account": "333344445555", "region": "us-east-1"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
+#: The organization rollout forwards the fast path's events, which needs the fast path on and a home region.
+ORGANIZATION_FAST_PATH: dict[str, Any] = {"homeRegion": "eu-west-1", "fastPath": {"enabled": True}}
+
+
 def _config(rollout: dict[str, Any], **top: Any) -> BaselineConfig:
-    return BaselineConfig.from_mapping({"organizationId": ORGANIZATION_ID, **top, "rollout": rollout})
+    fast_path = ORGANIZATION_FAST_PATH if rollout.get("organization", {}).get("centralAccount") else {}
+    return BaselineConfig.from_mapping(
+        {"organizationId": ORGANIZATION_ID, **fast_path, **top, "rollout": rollout}
+    )
 
 
 def _with_organization(**changes: Any) -> dict[str, Any]:
@@ -350,7 +357,9 @@ def test_home_region_is_checked_against_the_same_region_list() -> None:
 def test_targets_in_another_region_than_a_reused_kms_key_are_refused(
     setting: dict[str, Any], key_path: str
 ) -> None:
-    rollout = {**GOOD_ROLLOUT, "targets": [*GOOD_ROLLOUT["targets"], US_TARGET]}
+    # (without the organization rollout, whose fast path pins every target to homeRegion first)
+    single_account = {key: value for key, value in GOOD_ROLLOUT.items() if key != "organization"}
+    rollout = {**single_account, "targets": [*GOOD_ROLLOUT["targets"], US_TARGET]}
     with pytest.raises(ConfigError) as error:
         _config(rollout, **setting)
     message = str(error.value)
@@ -362,7 +371,13 @@ def test_targets_in_another_region_than_a_reused_kms_key_are_refused(
 def test_app_py_stops_synth_on_an_unknown_rollout_target(tmp_path: Path) -> None:
     # What a deploy job passes (-c rolloutTarget=<name>) must name a configured target.
     context = cdk_json_context()
-    context["baseline"] = {**context["baseline"], "organizationId": ORGANIZATION_ID, "rollout": GOOD_ROLLOUT}
+    context["baseline"] = {
+        **context["baseline"],
+        "organizationId": ORGANIZATION_ID,
+        "homeRegion": "eu-west-1",
+        "fastPath": {**context["baseline"]["fastPath"], "enabled": True},
+        "rollout": GOOD_ROLLOUT,
+    }
     context[ROLLOUT_TARGET_CONTEXT_KEY] = "production"
     result = _app_py(context, tmp_path)
     assert result.returncode == 2, result.stderr
