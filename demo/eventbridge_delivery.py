@@ -81,8 +81,14 @@ class EventBridgeModel:
         return EventBridgeDelivery(round(slow if slow_roll < SLOW_PROBABILITY else body, 3))
 
     def samples(self, count: int, seed: int) -> list[EventBridgeDelivery]:
-        rng = random.Random(seed)
+        rng = rng_for(seed)
         return [self.sample(rng) for _ in range(count)]
+
+
+def rng_for(seed: int) -> random.Random:
+    """This model's generator for ``seed``: a stream of its own, so that the same seed given to the CloudWatch
+    Logs delay model (demo/delivery_delay.py) does not make a record's two fates correlated."""
+    return random.Random(f"eventbridge/{seed}")
 
 
 def parse_eventbridge_model(text: str) -> EventBridgeModel:

@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from detections.fast_path import FAST_PATH_METADATA_KEY, FastPathDecision
+from detections.fast_path import FAST_PATH_METADATA_KEY, FastPathDecision, rule_description
 from detections.targets.eventbridge import CompiledEventPattern
 from stacks.constructs.compliance import acknowledge, skip_checkov
 
@@ -92,7 +92,7 @@ class FastPathRules(Construct):
             rule = events.Rule(
                 self,
                 f"Rule-{decision.detection_id}",
-                description=f"Fast path for detection {decision.detection_id} ({decision.reason})",
+                description=rule_description(decision.detection_id, decision.reason),
                 event_pattern=_event_pattern(decision.compiled),
                 targets=[
                     targets.LambdaFunction(
