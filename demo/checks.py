@@ -108,18 +108,34 @@ def episode_pages(result: RunResult) -> list[EpisodePage]:
     return pages
 
 
+def _alert_open(result: RunResult, detection: str, delivery: FastDelivery) -> bool:
+    """Whether an alert for ``detection`` was open when the forwarder handled ``delivery``."""
+    at = delivery.first_request
+    for alert in result.alerts.alerts:
+        if alert.detection != detection or not alert.requests or alert.requests[0] >= at:
+            continue
+        if not alert.resolved or alert.requests[-1] >= at:
+            return True
+    return False
+
+
 def _fast_pages(result: RunResult) -> list[FastPage]:
     by_event = {id(d.fast): d for d in result.fast_deliveries}
     pages = []
     for fast in result.fast_events:
         delivery = by_event.get(id(fast))
         accepted = delivery is not None and delivery.succeeded and _accepted_trigger(delivery)
+        # Handled without a trigger counts only when an alert for its detection was open at that moment
+        # (the forwarder joined the incident); a forwarder that drops the event is caught as "missed".
+        joined = (
+            delivery is not None and delivery.succeeded and _alert_open(result, fast.detection_id, delivery)
+        )
         pages.append(
             FastPage(
                 fast.event,
                 fast.detection_id,
                 delivered=fast.arrival is not None,
-                handled=delivery is not None and delivery.succeeded,
+                joined_open_alert=joined,
                 paged_at=delivery.handled_at if delivery is not None and accepted else None,
                 suppressed=delivery is not None and "suppressed" in delivery_outcomes(delivery),
             )

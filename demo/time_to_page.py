@@ -152,7 +152,7 @@ class FastPage:
     event: LogEvent
     detection: str
     delivered: bool
-    handled: bool  # the forwarder's last attempt succeeded
+    joined_open_alert: bool  # handled while an alert for its detection was open (no new trigger needed)
     paged_at: datetime | None  # PagerDuty accepted a trigger while handling it
     suppressed: bool = False
 
@@ -168,7 +168,7 @@ def fast_outcomes(pages: Sequence[FastPage]) -> list[RecordOutcome]:
             kind = "raised"
         elif page.suppressed:
             kind = "suppressed"
-        elif page.handled:
+        elif page.joined_open_alert:
             kind = "open episode"
         else:
             kind = "missed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from demo.eventbridge_delivery import (
@@ -10,7 +12,8 @@ from demo.eventbridge_delivery import (
     EventBridgeModelError,
     parse_eventbridge_model,
 )
-from demo.time_to_page import percentile
+from demo.simulation import LogEvent
+from demo.time_to_page import PATH_FAST, FastPage, fast_outcomes, percentile, summarize
 from testkit.pagerduty_receiver import (
     RecordedRequest,
     account_alerts,
@@ -114,3 +117,25 @@ class TestAlertAccounting:
             "fast-key",
             "alarm-key",
         ]
+
+
+def _log_event(event_id: str) -> LogEvent:
+    return LogEvent(datetime(2026, 11, 30, 12, 0, tzinfo=UTC), "{}", {"eventID": event_id})
+
+
+class TestFastPathOutcomes:
+    def test_each_record_is_raised_suppressed_joined_lost_or_missed(self) -> None:
+        called = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+        pages = [
+            FastPage(_log_event("paged"), "d", True, False, called + timedelta(seconds=4)),
+            FastPage(_log_event("suppressed"), "d", True, False, None, suppressed=True),
+            FastPage(_log_event("joined"), "d", True, True, None),
+            FastPage(_log_event("lost"), "d", False, False, None),
+            FastPage(_log_event("dropped"), "d", True, False, None),
+        ]
+        outcomes = fast_outcomes(pages)
+        assert [o.coverage for o in outcomes] == ["raised", "suppressed", "open episode", "lost", "missed"]
+        assert outcomes[0].time_to_page == timedelta(seconds=4)
+        assert {o.path for o in outcomes} == {PATH_FAST}
+        (row,) = summarize(outcomes)
+        assert (row.raised, row.lost, row.missed_within_tolerance, row.p50_seconds) == (1, 1, 1, 4.0)
