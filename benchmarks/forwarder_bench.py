@@ -160,6 +160,7 @@ EVENTBRIDGE_WARM_TARGET = 1.5
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import contextlib
+    import functools
     import statistics
     import subprocess
     import sys
@@ -278,14 +279,15 @@ def main(argv: list[str] | None = None) -> int:
             def ours_on(fresh: dict[str, Any]) -> None:
                 eventbridge_results.append(forwarder.lambda_handler(fresh, FakeLambdaContext()))
 
+            def ours_on(fresh: dict[str, Any]) -> None:
+                eventbridge_results.append(forwarder.lambda_handler(fresh, FakeLambdaContext()))
+
             for round_number in range(args.alarms + 3):
                 forwarder.PACER.reset()
                 fresh = eventbridge_event(round_number)
-                contenders["ours eventbridge"] = lambda fresh=fresh: eventbridge_results.append(
-                    forwarder.lambda_handler(fresh, FakeLambdaContext())
-                )
-                contenders["minimal eventbridge"] = lambda fresh=fresh: minimal_eventbridge_handler(
-                    fresh, None
+                contenders["ours eventbridge"] = functools.partial(ours_on, fresh)
+                contenders["minimal eventbridge"] = functools.partial(
+                    minimal_eventbridge_handler, fresh, None
                 )
                 for name, run in contenders.items():
                     before = len(pagerduty.requests)
