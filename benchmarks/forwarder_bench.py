@@ -279,9 +279,6 @@ def main(argv: list[str] | None = None) -> int:
             def ours_on(fresh: dict[str, Any]) -> None:
                 eventbridge_results.append(forwarder.lambda_handler(fresh, FakeLambdaContext()))
 
-            def ours_on(fresh: dict[str, Any]) -> None:
-                eventbridge_results.append(forwarder.lambda_handler(fresh, FakeLambdaContext()))
-
             for round_number in range(args.alarms + 3):
                 forwarder.PACER.reset()
                 fresh = eventbridge_event(round_number)
