@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                 alarm_name_prefix=DEFAULT_ALARM_NAME_PREFIX,
                 metric_namespace=DEFAULT_NAMESPACE,
                 suppressions_json="[]",
+                episode_table_name=aws.create_episode_table("bench-episodes"),
+                episode_seconds=1800,
             ),
         }
         aws.create_log_group("bench-trail")

@@ -212,6 +212,8 @@ def run_pipeline(
         if account_alias:
             aws.client("iam").create_account_alias(AccountAlias=account_alias)
         queue_url = aws.create_queue(_queue_name(env["DEAD_LETTER_QUEUE_URL"]))
+        if "EPISODE_TABLE_NAME" in env:  # the forwarder's episodes: one alert across the fast and alarm paths
+            aws.create_episode_table(env["EPISODE_TABLE_NAME"])
         cloudwatch = aws.client("cloudwatch")
         for alarm in deployment.alarms:
             cloudwatch.put_metric_alarm(

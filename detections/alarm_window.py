@@ -50,3 +50,24 @@ def tolerated_delay_seconds(period_seconds: int, evaluation_periods: int) -> int
     """The delivery delay an alarm of ``evaluation_periods`` x ``period_seconds`` (1 datapoint to alarm)
     is guaranteed to tolerate: ``(N - 1) * P``. The inverse of :func:`evaluation_periods_for_delay`."""
     return max(0, evaluation_periods - 1) * period_seconds
+
+
+#: After the alarm's evaluation window, how long its page may still take to reach the forwarder: the alarm is
+#: evaluated once a minute, then SNS, a Lambda retry or two (minutes apart) and the evidence search.
+EPISODE_MARGIN_SECONDS = 600
+
+
+def episode_seconds(period_seconds: int, evaluation_periods: int) -> int:
+    """How long a fast-path page's episode stays open for the alarm path to join: the alarm's evaluation
+    window (a record that late still fires it) plus ``EPISODE_MARGIN_SECONDS``.
+
+    >>> episode_seconds(60, 20)
+    1800
+    """
+    return period_seconds * evaluation_periods + EPISODE_MARGIN_SECONDS
+
+
+#: The default alarm's episode (60 s periods tolerating the default delay), for settings without one.
+DEFAULT_EPISODE_SECONDS = episode_seconds(
+    60, evaluation_periods_for_delay(DEFAULT_TOLERATED_DELAY_MINUTES * 60, 60)
+)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -20,7 +21,11 @@ from detections.catalogue import Detection
 from detections.fast_path import plan
 from stacks.constructs.alert_forwarder import AlertForwarder, AlertForwarderProps
 from stacks.constructs.alert_topic import AlertTopic
-from stacks.constructs.detection_alarms import DetectionAlarms, warn_about_disabled_controls
+from stacks.constructs.detection_alarms import (
+    DetectionAlarms,
+    episode_seconds_for,
+    warn_about_disabled_controls,
+)
 from stacks.constructs.fast_path import FastPathRules
 from stacks.constructs.pipeline_health import PipelineHealth
 
@@ -39,6 +44,7 @@ class AlertingStack(Stack):
         health_topic: separate SNS topic for the pipeline's own alarms (never via the forwarder).
         forwarder: the forwarder Lambda function.
         dead_letter_queue: where undeliverable alerts are parked.
+        episode_table: the forwarder's open episodes (one PagerDuty alert per incident across both paths).
         alarms: detection id -> that detection's alarm.
         health_alarms: short name -> self-monitoring alarm.
         fast_path: the fast path's EventBridge rules (None when baseline.fastPath.enabled is false).
@@ -79,6 +85,7 @@ class AlertingStack(Stack):
                 suppressions=config.suppressions,
                 log_retention_days=config.log_retention_days,
                 detections=in_use,
+                episode_seconds=episode_seconds_for(in_use, config.alarms),
             ),
         )
         detection_alarms = DetectionAlarms(
@@ -110,6 +117,7 @@ class AlertingStack(Stack):
         self.health_topic: sns.Topic = health.topic
         self.forwarder: lambda_.Function = forwarder.function
         self.dead_letter_queue: sqs.Queue = forwarder.dead_letter_queue
+        self.episode_table: dynamodb.Table = forwarder.episode_table
         self.alarms: dict[str, cloudwatch.Alarm] = detection_alarms.alarms
         self.health_alarms: dict[str, cloudwatch.Alarm] = health.alarms
         self.fast_path: FastPathRules | None = fast_path

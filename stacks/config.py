@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 from detections.alarm_window import (
+    DEFAULT_EPISODE_SECONDS,
     DEFAULT_TOLERATED_DELAY_MINUTES,
     MAX_EVALUATION_WINDOW_SECONDS,
     MIN_TOLERATED_DELAY_MINUTES,
@@ -1057,6 +1058,8 @@ def _suppressions(
         alarm_name_prefix=alarms.name_prefix,
         metric_namespace=alarms.namespace,
         suppressions_json=suppressions_json(suppressions),
+        episode_table_name="",  # resolved at deploy time: inside UNKNOWN_AT_SYNTH_BYTES
+        episode_seconds=DEFAULT_EPISODE_SECONDS,
     )
     needed = forwarder_env.environment_bytes(environment) + forwarder_env.UNKNOWN_AT_SYNTH_BYTES
     if needed > forwarder_env.LAMBDA_ENVIRONMENT_LIMIT_BYTES:

@@ -369,6 +369,22 @@ class MotoHarness:
     def create_queue(self, name: str) -> str:
         return self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
 
+    def create_episode_table(self, name: str) -> str:
+        """The forwarder's episode table, keyed and expiring as the AlertForwarder construct creates it."""
+        from lambdas.forwarder.episode_store import PARTITION_KEY, TTL_ATTRIBUTE
+
+        dynamodb = self.client("dynamodb")
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+        )
+        return name
+
     def drain_queue(self, queue_url: str, wait_seconds: float = 0.0) -> list[dict[str, Any]]:
         """Every message now in the queue, parsed from JSON (deleted after reading)."""
         sqs = self.client("sqs")

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Protocol, TypedDict
 from urllib.parse import quote
 
 from detections.catalogue import SUMMARY_FIELDS
@@ -255,7 +255,22 @@ def trim_value(value: object, max_string: int, max_items: int = 50, depth: int =
 # --- deep links ------------------------------------------------------------------------------------------
 
 
-def console_base(notification: AlarmNotification) -> str:
+class ConsolePlace(Protocol):
+    """Where a console link points: an alarm notification, a trail event, or a :class:`Place`."""
+
+    @property
+    def region(self) -> str: ...
+    @property
+    def partition(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Place:
+    region: str
+    partition: str
+
+
+def console_base(notification: ConsolePlace) -> str:
     region = notification.region
     if notification.partition == "aws-cn":
         return f"https://{region}.console.amazonaws.cn"
@@ -272,7 +287,7 @@ def alarm_link(notification: AlarmNotification) -> str:
 
 
 def logs_insights_link(
-    notification: AlarmNotification, log_group: str, window: Window, event_ids: Sequence[str]
+    notification: ConsolePlace, log_group: str, window: Window, event_ids: Sequence[str]
 ) -> str:
     """Logs Insights over the window; filtered to the evidence's event ids when we have them."""
     query = "fields @timestamp, eventName, userIdentity.arn, sourceIPAddress, errorCode, eventID"
@@ -294,7 +309,7 @@ def logs_insights_link(
     return f"{base}#logsV2:logs-insights{fragment}"
 
 
-def cloudtrail_event_links(notification: AlarmNotification, event_ids: Sequence[str]) -> list[str]:
+def cloudtrail_event_links(notification: ConsolePlace, event_ids: Sequence[str]) -> list[str]:
     base = f"{console_base(notification)}/cloudtrailv2/home?region={notification.region}#/events"
     return [f"{base}/{quote(event_id, safe='')}" for event_id in event_ids[:MAX_EVENT_ID_LINKS]]
 

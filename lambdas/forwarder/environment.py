@@ -19,6 +19,8 @@ DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
 ALARM_NAME_PREFIX = "ALARM_NAME_PREFIX"
 METRIC_NAMESPACE = "METRIC_NAMESPACE"  # the detections' metric namespace: alarms map to detections by metric
 SUPPRESSIONS = "SUPPRESSIONS"
+EPISODE_TABLE_NAME = "EPISODE_TABLE_NAME"  # the DynamoDB table of open episodes (one alert across both paths)
+EPISODE_SECONDS = "EPISODE_SECONDS"  # how long an episode stays open: the alarm's window plus a margin
 
 SERVICE_NAME = "security-alert-forwarder"
 FORWARDER_METRICS_NAMESPACE = "SecurityBaseline/Forwarder"  # the forwarder's own metrics (PagesSent, ...)
@@ -42,6 +44,8 @@ def forwarder_environment(
     alarm_name_prefix: str,
     metric_namespace: str,
     suppressions_json: str,
+    episode_table_name: str,
+    episode_seconds: int,
 ) -> dict[str, str]:
     """The function's environment, in the order the template lists it."""
     return {
@@ -55,6 +59,8 @@ def forwarder_environment(
         ALARM_NAME_PREFIX: alarm_name_prefix,
         METRIC_NAMESPACE: metric_namespace,
         SUPPRESSIONS: suppressions_json,
+        EPISODE_TABLE_NAME: episode_table_name,
+        EPISODE_SECONDS: str(episode_seconds),
     }
 
 

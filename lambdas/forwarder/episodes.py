@@ -23,18 +23,34 @@ began. So:
 * Alarms not in the catalogue: like ``manual``, with ``unknown`` in place of the detection id.
 
 The alarm ARN is hashed (it can be 300+ characters) so the key stays well under 255 characters.
+
+One alert across both paths
+---------------------------
+The fast path pages on the CloudTrail event itself, seconds after the call; the alarm pages minutes later
+for the same incident. An *episode* (``Episode``) ties them: keyed by (detection, account) - not region, since
+the alarm lives in the home region and events come from every region - it carries the dedup key of the
+first page and expires after the alarm's evaluation window plus a margin (``EPISODE_SECONDS`` in the
+environment, from detections/alarm_window.py). The fast path opens it (a conditional put: a second event of
+the same detection and account joins the open one); the alarm path, within the episode, uses its key, so its
+page updates the same PagerDuty alert. The alarm path only reads: two alarm episodes keep their own alerts,
+as before, and an alarm that fires before the fast path delivers (EventBridge is best effort) leaves the
+later fast page its own alert - an extra alert, never a lost one. A fast-path
+event is remembered per (event id, detection) once PagerDuty accepted its page, so a redelivered event
+never pages twice; it is written only after delivery, so a failed delivery retried by Lambda still pages.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from detections.catalogue import Detection
+from detections.filter_pattern import compile_pattern
 from detections.naming import DEFAULT_NAMESPACE, candidate_detection_ids
-from lambdas.forwarder.models import AlarmNotification
+from lambdas.forwarder.models import AlarmNotification, TrailEvent
 
 MAX_DEDUP_KEY = 255
 
@@ -100,6 +116,69 @@ def dedup_key(notification: AlarmNotification, detection_id: str | None, resolve
         key = base
     else:
         key = f"{base}/{notification.state_change_time_iso}"
+    return _bounded(key)
+
+
+def _bounded(key: str) -> str:
     if len(key) > MAX_DEDUP_KEY:  # cannot happen with valid ids; guard so a bad id cannot break delivery
         key = key[: MAX_DEDUP_KEY - 21] + "~" + hashlib.sha256(key.encode()).hexdigest()[:20]
     return key
+
+
+# --- the fast path and episodes across both paths ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Episode:
+    """An open incident of one detection in one account: the dedup key every page of it uses."""
+
+    detection_id: str
+    account_id: str
+    dedup_key: str
+    expires_at: datetime
+
+
+def fast_path_dedup_key(event: TrailEvent, detection_id: str | None) -> str:
+    """The key a fast-path page opens its episode with: the event's own identity."""
+    return _bounded(
+        f"sb1/{detection_id or 'unknown'}/{event.account_id}/{event.region}/fast/{event.event_id}"
+    )
+
+
+def episode_item_key(detection_id: str, account_id: str) -> str:
+    return f"episode/{detection_id}/{account_id}"
+
+
+def paged_event_key(event: TrailEvent, detection_id: str | None) -> str:
+    """Per detection: one event matching two detections is delivered by both rules and pages for each."""
+    return f"event/{event.event_id}/{detection_id or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Which fast-path detections a delivered record matches; ``problem`` when none does."""
+
+    detections: tuple[Detection, ...]
+    problem: str | None
+
+
+def identify(record: Mapping[str, object], fast_path_detections: Iterable[Detection]) -> Identification:
+    """The fast-path detections whose filter patterns match the record, by our engine.
+
+    The event names no rule (EventBridge delivers it unchanged), so matching the record is how the detection
+    is known; it also re-checks the EventBridge rule's verdict. No match means the two disagree, or the rules
+    deployed differ from the rules packaged: the caller pages anyway and says so.
+    """
+    matched = tuple(
+        detection
+        for detection in fast_path_detections
+        if any(compile_pattern(pattern).matches_json(record) for pattern in detection.all_patterns)
+    )
+    if matched:
+        return Identification(matched, None)
+    return Identification(
+        (),
+        "no fast-path detection's filter pattern matches this record, though an EventBridge rule delivered "
+        "it: the EventBridge pattern and the filter pattern disagree, or the deployed rules differ from the "
+        "packaged ones",
+    )

@@ -18,9 +18,13 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from detections.fast_path import decide
 from detections.rule_files import PACKAGED_RULES_DIR, detection_lookup, load_rules
 from lambdas.forwarder.budget import FILTER_LOG_EVENTS_CONNECT_TIMEOUT, FILTER_LOG_EVENTS_READ_TIMEOUT
+from lambdas.forwarder.enrichment import Place
+from lambdas.forwarder.episode_store import DynamoEpisodeStore
 from lambdas.forwarder.evidence import RatePacer
+from lambdas.forwarder.models import partition_of_region
 from lambdas.forwarder.pagerduty import PagerDutyClient
 from lambdas.forwarder.service import Dependencies, account_alias_reader, forward_event
 from lambdas.forwarder.settings import ForwarderSettings
@@ -45,6 +49,10 @@ _LOGS_CONFIG = Config(
     read_timeout=FILTER_LOG_EVENTS_READ_TIMEOUT,
     retries={"mode": "standard", "total_max_attempts": 1},
 )
+# The episode store only joins pages into one alert: quick tries, and a failure pages anyway (service.py).
+_DYNAMODB_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
+)
 # The account alias only decorates the page: one quick try (at most ~3 s, once per container), no retries.
 _IAM_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -67,6 +75,9 @@ LOGS = boto3.client("logs", config=_LOGS_CONFIG)
 SQS = _ClientOnFirstUse("sqs", _SDK_CONFIG)  # malformed/unknown alarms and PagerDuty 4xx only
 IAM = boto3.client("iam", config=_IAM_CONFIG)  # the account alias, read on the first page of a container
 SECRETS = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager", config=_SDK_CONFIG))
+EPISODES = DynamoEpisodeStore(
+    boto3.client("dynamodb", config=_DYNAMODB_CONFIG), SETTINGS.episode_table_name or ""
+)
 PACER = RatePacer()
 PAGERDUTY = PagerDutyClient(
     url=SETTINGS.pagerduty_events_url,
@@ -88,6 +99,10 @@ def _count(name: str, value: float) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+# The rules packaged with this code: in the deployed asset exactly the deployment's rules in use, validated
+# again here so a broken package fails the cold start, not a page.
+RULES = load_rules(PACKAGED_RULES_DIR, require_cases=False)
+HOME_REGION = os.environ.get("AWS_REGION", "")
 DEPENDENCIES = Dependencies(
     settings=SETTINGS,
     logs=LOGS,
@@ -96,11 +111,13 @@ DEPENDENCIES = Dependencies(
     account_alias=ACCOUNT_ALIAS,
     pagerduty=PAGERDUTY,
     pacer=PACER,
-    # The rules packaged with this code: in the deployed asset exactly the deployment's rules in use,
-    # validated again here so a broken package fails the cold start, not a page.
-    lookup_detection=detection_lookup(load_rules(PACKAGED_RULES_DIR, require_cases=False)),
+    lookup_detection=detection_lookup(RULES),
     logger=logger,
     count=_count,
+    episodes=EPISODES,
+    fast_path_detections=tuple(rule for rule in RULES if decide(rule).enabled),
+    home=Place(HOME_REGION, partition_of_region(HOME_REGION)) if HOME_REGION else None,
+    own_account=lambda: _invoked_account["id"],
 )
 
 

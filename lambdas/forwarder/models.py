@@ -1,6 +1,7 @@
-"""Typed view of what reaches the forwarder: CloudWatch alarm state changes, via SNS or as an alarm action.
+"""Typed view of what reaches the forwarder: CloudWatch alarm state changes (via SNS or as an alarm action)
+and CloudTrail events from the fast path's EventBridge rules.
 
-Two real shapes (both handled, both tested with real examples):
+Three real shapes (all handled, all tested with real-shaped examples):
 
 * SNS: ``{"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId", "TopicArn", "Message": "<JSON>"}}]}``
   where the alarm JSON has ``AlarmName``, ``AlarmArn``, ``NewStateValue``, ``OldStateValue``,
@@ -11,6 +12,12 @@ Two real shapes (both handled, both tested with real examples):
 * Lambda alarm action: ``{"source": "aws.cloudwatch", "alarmArn", "accountId", "alarmData": {"alarmName",
   "state", "previousState", "configuration": {"description", "metrics": [...]}}}``. It has no evaluation
   period count; we read it from ``state.reasonData`` when present and fall back to 1.
+
+* EventBridge (the fast path's rules invoke the function asynchronously with the event unchanged):
+  ``{"version": "0", "id", "detail-type": "AWS API Call via CloudTrail" (or the sign-in / service-event
+  types), "source": "aws.<service>", "account", "time", "region", "resources": [], "detail": {<the CloudTrail
+  record>}}``. The event names no rule: EventBridge delivers the matched event as it is (``resources`` lists
+  the event's own resources, empty for CloudTrail), so the detection is found by matching the record.
 
 Anything else raises :class:`MalformedNotificationError` with a reason, so the handler can dead-letter it.
 """
@@ -25,6 +32,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Literal
 
+from detections.targets.eventbridge import DETAIL_TYPE_BY_EVENT_TYPE
+
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 Delivery = Literal["sns", "alarm-action"]
 _STATES: tuple[AlarmState, ...] = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -34,6 +43,8 @@ _ALARM_ARN = re.compile(
 
 
 _EMPTY_MAPPING: Mapping[str, object] = MappingProxyType({})
+#: The detail-types CloudTrail publishes to EventBridge (one home: the EventBridge compile target).
+CLOUDTRAIL_DETAIL_TYPES = frozenset(DETAIL_TYPE_BY_EVENT_TYPE.values())
 
 
 class MalformedNotificationError(ValueError):
@@ -85,11 +96,34 @@ class AlarmNotification:
 
 
 @dataclass(frozen=True)
+class TrailEvent:
+    """One CloudTrail record delivered by EventBridge: the record is its own evidence.
+
+    ``account_id`` is the account the call was recorded in (``recipientAccountId``, else the envelope's
+    ``account``): with an organization rollout it can be another account than the forwarder's.
+    """
+
+    event_id: str  # the CloudTrail eventID (the same through every bus it crosses), else the envelope's id
+    envelope_id: str
+    detail_type: str
+    account_id: str
+    region: str
+    partition: str
+    event_time: datetime  # timezone-aware UTC
+    record: Mapping[str, object]
+
+    @property
+    def event_time_iso(self) -> str:
+        return self.event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class ParsedEvent:
-    """Result of reading one Lambda event: the notifications, and the records that could not be read."""
+    """Result of reading one Lambda event: the notifications and trail events, and what could not be read."""
 
     notifications: tuple[AlarmNotification, ...]
     failures: tuple[MalformedNotificationError, ...]
+    trail_events: tuple[TrailEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,10 +178,69 @@ def _parse_alarm_action_event(event: object) -> ParsedEvent:
         return ParsedEvent((), (error,))
 
 
+def _is_eventbridge_cloudtrail_event(event: object) -> bool:
+    return isinstance(event, Mapping) and event.get("detail-type") in CLOUDTRAIL_DETAIL_TYPES
+
+
+def _parse_eventbridge_event(event: object) -> ParsedEvent:
+    try:
+        return ParsedEvent((), (), (parse_trail_event(event),))
+    except MalformedNotificationError as error:
+        return ParsedEvent((), (error,))
+
+
 SNS = EventKind("sns", _is_sns_event, _parse_sns_event)
 ALARM_ACTION = EventKind("alarm-action", _is_alarm_action, _parse_alarm_action_event)
-#: Checked in order. A new kind of event (e.g. EventBridge) is one more entry here with its parser.
-EVENT_KINDS: tuple[EventKind, ...] = (SNS, ALARM_ACTION)
+EVENTBRIDGE = EventKind("eventbridge-cloudtrail", _is_eventbridge_cloudtrail_event, _parse_eventbridge_event)
+#: Checked in order. A new kind of event is one more entry here with its parser.
+EVENT_KINDS: tuple[EventKind, ...] = (SNS, ALARM_ACTION, EVENTBRIDGE)
+
+
+def parse_trail_event(event: object) -> TrailEvent:
+    """An EventBridge CloudTrail event; MalformedNotificationError naming the missing field otherwise."""
+    if not isinstance(event, Mapping):
+        raise MalformedNotificationError(f"event is a {type(event).__name__}, not an object", raw=event)
+    try:
+        detail_type = _req_str(event, "detail-type")
+        record = event.get("detail")
+        if not isinstance(record, Mapping):
+            raise MalformedNotificationError(
+                "EventBridge event has no 'detail' object (the CloudTrail record)"
+            )
+        account = _opt_str(record.get("recipientAccountId")) or _opt_str(event.get("account"))
+        if account is None:
+            raise MalformedNotificationError(
+                "neither detail.recipientAccountId nor 'account' names the account"
+            )
+        region = _opt_str(record.get("awsRegion")) or _req_str(event, "region")
+        envelope_id = _opt_str(event.get("id")) or ""
+        event_id = _opt_str(record.get("eventID")) or envelope_id
+        if not event_id:
+            raise MalformedNotificationError(
+                "neither detail.eventID nor the envelope 'id' identifies the event"
+            )
+        return TrailEvent(
+            event_id=event_id,
+            envelope_id=envelope_id,
+            detail_type=detail_type,
+            account_id=account,
+            region=region,
+            partition=partition_of_region(region),
+            event_time=_timestamp(record.get("eventTime") or event.get("time"), "detail.eventTime"),
+            record=record,
+        )
+    except MalformedNotificationError as error:
+        error.raw = event
+        raise
+
+
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to (EventBridge envelopes name the region, not the partition)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def parse_sns_record(record: object) -> AlarmNotification:

@@ -1,4 +1,5 @@
-"""The page: pure composition of what a responder needs, from the alarm, its detection and the evidence.
+"""The page: pure composition of what a responder needs, from the alarm, its detection and the evidence, or
+from one CloudTrail event the fast path delivered (``build_event_page``: the event is its own evidence).
 
 The summary line renders the detection's template with the fields enrichment derives from the evidence
 (enrichment.summary_fields, exactly the catalogue's SUMMARY_FIELDS); the links are enrichment's deep links.
@@ -7,13 +8,15 @@ The result is a TriggerPage, which pagerduty.py puts on the wire.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 from detections.catalogue import Detection
+from detections.pivot import pivot_command
 from detections.suppressions import Suppression
 from lambdas.forwarder import enrichment as e
-from lambdas.forwarder.enrichment import Evidence, Window
-from lambdas.forwarder.models import AlarmNotification
+from lambdas.forwarder.enrichment import Evidence, Place, Window
+from lambdas.forwarder.models import AlarmNotification, TrailEvent
 from lambdas.forwarder.pagerduty import SEVERITIES, TriggerPage, truncate_summary
 
 
@@ -54,6 +57,7 @@ def build_trigger_page(
         "alarm": _alarm_details(notification),
         "enrichment": enrichment_block,
         "evidence": summary_block,
+        "pivot": pivot_details(kept),
     }
     if suppressed:
         reasons = sorted({f"{s.reason} (expires {s.expires.isoformat()})" for _, s in suppressed})
@@ -91,16 +95,7 @@ def build_trigger_page(
             fields,
             fallback=f"{detection.title} in account {account} ({notification.region})",
         )
-        details["detection"] = {
-            "id": detection.id,
-            "title": detection.title,
-            "description": detection.description,
-            "severity": detection.severity,
-            "controls": list(detection.controls),
-            "mitre_attack": list(detection.mitre_attack),
-            "runbook": detection.runbook,
-            "resolve_policy": detection.resolve_policy,
-        }
+        details["detection"] = detection_details(detection)
     if status != "complete":
         enrichment_block["note"] = (
             "Paged with partial information: see problems; the Logs Insights link shows all"
@@ -181,3 +176,119 @@ def _alarm_details(notification: AlarmNotification) -> dict[str, object]:
         "state_change_time": notification.state_change_time_iso,
         "delivered_by": notification.delivery,
     }
+
+
+#: Distinct principals whose pivot a page lists: enough for a shared incident, bounded for the event size.
+MAX_PIVOTS = 5
+#: The Logs Insights window around a fast-path event: the record reaches the trail's log group minutes later.
+EVENT_WINDOW_BEFORE = timedelta(minutes=5)
+EVENT_WINDOW_AFTER = e.DELIVERY_DELAY_MARGIN
+
+
+def pivot_details(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """ "What else did this principal do in the 24 hours around this event?": one command per principal."""
+    commands = list(dict.fromkeys(c for c in (pivot_command(r) for r in records) if c))
+    block: dict[str, object] = {
+        "question": "what else did this principal do in the 24 hours around this event?",
+        "commands": commands[:MAX_PIVOTS],
+    }
+    if not commands:
+        block["note"] = "no record with a principal and an event time: nothing to pivot on"
+    return block
+
+
+def detection_details(detection: Detection) -> dict[str, object]:
+    return {
+        "id": detection.id,
+        "title": detection.title,
+        "description": detection.description,
+        "severity": detection.severity,
+        "controls": list(detection.controls),
+        "mitre_attack": list(detection.mitre_attack),
+        "runbook": detection.runbook,
+        "resolve_policy": detection.resolve_policy,
+    }
+
+
+def account_details(account_id: str, alias: str | None, own_account: str | None) -> dict[str, object]:
+    """The account the event happened in; its alias only for the forwarder's own account (the only one
+    whose alias it may read), and the page says so for any other."""
+    details: dict[str, object] = {"id": account_id, "alias": alias}
+    if own_account is not None and account_id != own_account:
+        details["note"] = (
+            f"member account: the event happened in {account_id}, not in the forwarder's account "
+            f"{own_account}; its alias is not read"
+        )
+    return details
+
+
+def build_event_page(
+    *,
+    event: TrailEvent,
+    detection: Detection | None,
+    match_problem: str | None,
+    account_alias: str | None,
+    own_account: str | None,
+    home: Place,
+    log_group: str,
+) -> TriggerPage:
+    """The fast path's page: the CloudTrail event is the evidence, the same summary template and links."""
+    record = dict(event.record)
+    account = e.account_display(event.account_id, account_alias)
+    event_ids = [event.event_id]
+    window = Window(start=event.event_time - EVENT_WINDOW_BEFORE, end=event.event_time + EVENT_WINDOW_AFTER)
+    details: dict[str, object] = {
+        "account": account_details(event.account_id, account_alias, own_account),
+        "fast_path": {
+            "delivered_by": "eventbridge",
+            "event_id": event.event_id,
+            "eventbridge_id": event.envelope_id,
+            "detail_type": event.detail_type,
+            "note": "paged on the CloudTrail event itself, seconds after the call; the alarm path's later "
+            "page for this detection and account updates this alert",
+        },
+        "evidence": e.summarize([record]),
+        "pivot": pivot_details([record]),
+    }
+    if detection is None:
+        severity, event_class = "error", "unknown-fast-path-event"
+        summary = (
+            f"Unrecognised fast-path event {record.get('eventName', 'unknown')} in account {account} "
+            f"({event.region}): no detection's filter pattern matches it"
+        )
+        details["detection"] = {"id": None, "note": match_problem or "no detection matches the record"}
+    else:
+        severity, event_class = detection.severity, detection.id
+        fields = e.summary_fields(
+            title=detection.title, records=[record], account=account, region=event.region, count=1
+        )
+        summary = render_summary(
+            detection.summary_template,
+            fields,
+            fallback=f"{detection.title} in account {account} ({event.region})",
+        )
+        details["detection"] = detection_details(detection)
+    details["sample_events"] = e.sample_events([record])
+    links = [
+        {"href": href, "text": f"CloudTrail event {event_id}"}
+        for href, event_id in zip(e.cloudtrail_event_links(event, event_ids), event_ids, strict=False)
+    ]
+    links.append(
+        {
+            "href": e.logs_insights_link(home, log_group, window, event_ids),
+            "text": "Logs Insights: this event in the trail's log group",
+        }
+    )
+    source = record.get("eventSource")
+    return TriggerPage(
+        summary=summary,
+        source=f"aws:{event.account_id}:{event.region}",
+        severity=severity,
+        timestamp=event.event_time_iso,
+        component=source if isinstance(source, str) and source else "cloudtrail",
+        group=account_alias or event.account_id,
+        event_class=event_class,
+        custom_details=details,
+        links=links,
+        client_url=links[0]["href"],
+    )

@@ -7,9 +7,13 @@ benchmark pass in-memory fakes or moto-backed clients.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lambdas.forwarder.pagerduty import DeliveryResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lambdas.forwarder.episodes import Episode
 
 
 class LogsPort(Protocol):
@@ -52,3 +56,33 @@ class LoggerPort(Protocol):
     def warning(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
     def error(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
     def exception(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
+
+
+class EpisodeStorePort(Protocol):
+    """Open episodes and paged events, shared by both paths (DynamoDB in the deployment, see episode_store).
+
+    Any method may raise (throttling, access denied, a timeout): the service then still pages.
+    """
+
+    def open_episode(self, episode: Episode, now: datetime) -> str:
+        """Open ``episode`` unless one is open for its detection and account; the open episode's dedup key."""
+        ...
+
+    def open_episode_key(self, detection_id: str, account_id: str, now: datetime) -> str | None:
+        """The dedup key of the episode open for (detection, account), if one is; never opens one."""
+        ...
+
+    def already_paged(self, event_key: str, now: datetime) -> bool:
+        """Whether a page for this event (and detection) was already accepted by PagerDuty."""
+        ...
+
+    def record_paged(self, event_key: str, expires_at: datetime) -> None:
+        """Remember that PagerDuty accepted the page for this event, until ``expires_at``."""
+        ...
+
+
+class DynamoDBPort(Protocol):
+    """DynamoDB: the episode table."""
+
+    def get_item(self, **request: Any) -> Any: ...
+    def put_item(self, **request: Any) -> Any: ...

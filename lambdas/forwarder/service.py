@@ -1,9 +1,12 @@
-"""Orchestration: one alarm notification in, one PagerDuty event or one dead-letter message out.
+"""Orchestration: one alarm notification or fast-path event in, one PagerDuty event or one dead-letter out.
 
 The alarm's path reads top to bottom in ``forward_notification``: which detection and what it means
-(episodes), the dedup key, the routing key, then either a resolve, or evidence (evidence, enrichment),
-a page (page) and a trigger (pagerduty); delivery and dead-lettering come last. The deadline (budget) is
-the only place that decides how time is spent.
+(episodes), the dedup key (the open episode's, when the fast path paged first), the routing key, then either
+a resolve, or evidence (evidence, enrichment), a page (page) and a trigger (pagerduty); delivery and
+dead-lettering come last. The fast path, ``forward_trail_event``, reads the same way without the search:
+the CloudTrail event is its own evidence. The deadline (budget) is the only place that decides how time is
+spent. The episode store is best effort: when it fails, the page still goes out (counted as
+EpisodeStoreFailures; an extra alert is acceptable, a lost one is not).
 
 Every I/O collaborator arrives in :class:`Dependencies`, so tests and the benchmark can run this against
 moto's server and a local PagerDuty receiver, and the handler stays a thin adapter.
@@ -13,6 +16,7 @@ Outcomes (exactly one per notification, each logged and counted):
   (degraded: evidence search failed or timed out, or building the full page failed -> the alarm alone)
 * every event behind the alarm suppressed                 -> no page, metric Suppressed
 * deliberate no-op (OK of a manual detection, ...)        -> metric Ignored
+* fast-path event already paged (a redelivery)            -> no page, metric DuplicateEvents
 * malformed/unknown input, or PagerDuty rejected (4xx)    -> dead-letter message, metric DeadLettered
 * PagerDuty unreachable after retries, secret unreadable -> metric DeliveryFailures and the invocation raises;
   DLQ unwritable -> raises. Lambda's asynchronous retries apply, then its on-failure destination (the same
@@ -22,19 +26,24 @@ Outcomes (exactly one per notification, each logged and counted):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from detections.catalogue import Detection
 from lambdas.forwarder import enrichment, episodes, page
 from lambdas.forwarder.budget import Deadline
-from lambdas.forwarder.enrichment import Evidence, Window
-from lambdas.forwarder.episodes import Decision
+from lambdas.forwarder.enrichment import Evidence, Place, Window
+from lambdas.forwarder.episodes import Decision, Episode
 from lambdas.forwarder.evidence import fetch_evidence
-from lambdas.forwarder.models import AlarmNotification, MalformedNotificationError, parse_lambda_event
+from lambdas.forwarder.models import (
+    AlarmNotification,
+    MalformedNotificationError,
+    TrailEvent,
+    parse_lambda_event,
+)
 from lambdas.forwarder.pagerduty import (
     RejectedEventError,
     RetryableDeliveryError,
@@ -43,6 +52,7 @@ from lambdas.forwarder.pagerduty import (
 )
 from lambdas.forwarder.ports import (
     AccountAliasesPort,
+    EpisodeStorePort,
     LoggerPort,
     LogsPort,
     PacerPort,
@@ -71,6 +81,14 @@ class Dependencies:
     logger: LoggerPort
     count: Callable[[str, float], None]  # metric name, value
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: Open episodes and paged events; None: each path pages on its own keys (tests of one path).
+    episodes: EpisodeStorePort | None = None
+    #: The detections the fast path's rules deliver events for (their filter patterns identify the detection).
+    fast_path_detections: Sequence[Detection] = ()
+    #: The forwarder's own region and partition (the trail's log group is there); None: the event's own.
+    home: Place | None = None
+    #: The account the function runs in (only its alias can be read); None when unknown.
+    own_account: Callable[[], str | None] = lambda: None
 
 
 def forward_event(
@@ -91,6 +109,8 @@ def forward_event(
         outcomes.append("dead-lettered")
     for notification in parsed.notifications:
         outcomes.append(forward_notification(notification, deps, deadline))
+    for trail_event in parsed.trail_events:
+        outcomes += forward_trail_event(trail_event, deps, deadline)
     return {"outcomes": outcomes}
 
 
@@ -115,8 +135,11 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
         notification, detection.id if detection else None, detection.resolve_policy if detection else None
     )
     routing_key = _routing_key(deps)
+    original = _notification_record(notification)
     if decision.action == "resolve":
-        return _deliver(deps, resolve_event(routing_key, key), key, notification, deadline, "ResolvesSent")
+        return _deliver(deps, resolve_event(routing_key, key), key, original, deadline, "ResolvesSent")
+    if detection is not None:  # within an episode the fast path opened: update that alert
+        key = _fast_path_episode_key(deps, detection.id, notification.account_id) or key
 
     window = enrichment.evaluation_window(notification)
     # Delivery's reserve is fixed now, before anything is spent on enrichment.
@@ -127,7 +150,137 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
     event = _trigger_event(deps, notification, detection, evidence, key, routing_key, alias, window)
     if event is None:
         return "suppressed"
-    return _deliver(deps, event, key, notification, deadline, "PagesSent")
+    return _deliver(deps, event, key, original, deadline, "PagesSent")
+
+
+def forward_trail_event(event: TrailEvent, deps: Dependencies, deadline: Deadline) -> list[str]:
+    """The fast path: a CloudTrail event an EventBridge rule delivered, paged at once for each fast-path
+    detection it matches (by our engine; no match still pages, as an unrecognised event)."""
+    deps.logger.set_correlation_id(event.event_id)
+    identified = episodes.identify(event.record, deps.fast_path_detections)
+    deps.logger.info(
+        "Fast-path event received",
+        extra={
+            "event_id": event.event_id,
+            "event_name": event.record.get("eventName"),
+            "account": event.account_id,
+            "region": event.region,
+            "detections": [d.id for d in identified.detections],
+        },
+    )
+    if identified.problem:
+        deps.count("FastPathMismatches", 1)
+        deps.logger.error(
+            "Fast-path event matches no detection: paging it anyway", extra={"event": event.event_id}
+        )
+    targets: Sequence[Detection | None] = identified.detections or (None,)
+    return [_page_trail_event(event, detection, identified.problem, deps, deadline) for detection in targets]
+
+
+def _page_trail_event(
+    event: TrailEvent,
+    detection: Detection | None,
+    problem: str | None,
+    deps: Dependencies,
+    deadline: Deadline,
+) -> str:
+    detection_id = detection.id if detection else None
+    paged_key = episodes.paged_event_key(event, detection_id)
+    if _already_paged(deps, paged_key):
+        deps.count("DuplicateEvents", 1)
+        deps.logger.info("Fast-path event already paged: not paging again", extra={"event_key": paged_key})
+        return "duplicate"
+    outcome = enrichment.apply_suppressions(
+        [dict(event.record)], deps.settings.suppressions, detection_id or "", deps.now()
+    )
+    if outcome.all_suppressed:
+        deps.count("Suppressed", 1)
+        deps.logger.info(
+            "The fast-path event is suppressed: not paging",
+            extra={"suppressions": sorted({s.reason for _, s in outcome.suppressed}), "event_key": paged_key},
+        )
+        return "suppressed"
+    key = episodes.fast_path_dedup_key(event, detection_id)
+    if detection_id is not None:
+        key = _join_episode(deps, detection_id, event.account_id, key)
+    routing_key = _routing_key(deps)
+    alias = _account_alias(deps, event.account_id)
+    full_page = page.build_event_page(
+        event=event,
+        detection=detection,
+        match_problem=problem,
+        account_alias=alias,
+        own_account=deps.own_account(),
+        home=deps.home or Place(event.region, event.partition),
+        log_group=deps.settings.trail_log_group_name,
+    )
+    original: dict[str, object] = {"fast_path_event": dict(event.record), "event_id": event.event_id}
+    result = _deliver(deps, trigger_event(routing_key, key, full_page), key, original, deadline, "PagesSent")
+    if result == "paged":
+        _record_paged(deps, paged_key)
+    return result
+
+
+def _episode_expiry(deps: Dependencies) -> datetime:
+    return deps.now() + timedelta(seconds=deps.settings.episode_seconds)
+
+
+def _join_episode(deps: Dependencies, detection_id: str, account_id: str, own_key: str) -> str:
+    """The dedup key of the episode open for (detection, account), opening it with ``own_key`` if none is.
+    A store failure pages on ``own_key``: at worst a second alert."""
+    if deps.episodes is None:
+        return own_key
+    try:
+        key = deps.episodes.open_episode(
+            Episode(detection_id, account_id, own_key, _episode_expiry(deps)), deps.now()
+        )
+    except Exception as error:
+        _episode_store_failed(deps, "open episode", error)
+        return own_key
+    if key != own_key:
+        deps.logger.info("Joining the open episode's alert", extra={"dedup_key": key, "own_key": own_key})
+    return key
+
+
+def _fast_path_episode_key(deps: Dependencies, detection_id: str, account_id: str) -> str | None:
+    """The alarm path only joins: two alarm episodes keep their own alerts, as before the fast path."""
+    if deps.episodes is None:
+        return None
+    try:
+        key = deps.episodes.open_episode_key(detection_id, account_id, deps.now())
+    except Exception as error:
+        _episode_store_failed(deps, "look up the open episode", error)
+        return None
+    if key is not None:
+        deps.logger.info("Joining the fast path's alert", extra={"dedup_key": key})
+    return key
+
+
+def _already_paged(deps: Dependencies, paged_key: str) -> bool:
+    if deps.episodes is None:
+        return False
+    try:
+        return deps.episodes.already_paged(paged_key, deps.now())
+    except Exception as error:
+        _episode_store_failed(deps, "check for a redelivery", error)
+        return False
+
+
+def _record_paged(deps: Dependencies, paged_key: str) -> None:
+    if deps.episodes is None:
+        return
+    try:
+        deps.episodes.record_paged(paged_key, _episode_expiry(deps))
+    except Exception as error:
+        _episode_store_failed(deps, "remember the paged event", error)
+
+
+def _episode_store_failed(deps: Dependencies, what: str, error: Exception) -> None:
+    deps.count("EpisodeStoreFailures", 1)
+    deps.logger.warning(
+        f"Episode store failed ({what}): paging anyway",
+        extra={"error_type": type(error).__name__, "error": str(error)[:300]},
+    )
 
 
 def _log_received(
@@ -264,7 +417,7 @@ def _deliver(
     deps: Dependencies,
     event: dict[str, object],
     key: str,
-    notification: AlarmNotification,
+    original: dict[str, object],
     deadline: Deadline,
     metric: str,
 ) -> str:
@@ -285,7 +438,7 @@ def _deliver(
             deps,
             "pagerduty-rejected",
             error.reason,
-            original=_notification_record(notification),
+            original=original,
             extra={
                 "dedup_key": key,
                 "event_action": event.get("event_action"),

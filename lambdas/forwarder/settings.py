@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from detections.alarm_window import DEFAULT_EPISODE_SECONDS
 from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.suppressions import Suppression, parse_suppressions
 from lambdas.forwarder import environment as env
@@ -28,6 +29,9 @@ class ForwarderSettings:
     suppressions: tuple[Suppression, ...]
     pagerduty_events_url: str = DEFAULT_EVENTS_URL
     metric_namespace: str = DEFAULT_NAMESPACE
+    #: None only where no store is wired (unit tests); the deployment always sets it.
+    episode_table_name: str | None = None
+    episode_seconds: int = DEFAULT_EPISODE_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ForwarderSettings:
@@ -67,7 +71,18 @@ class ForwarderSettings:
             ) from None
         except ValueError as error:
             raise ConfigurationError(f"{env.SUPPRESSIONS}: {error}") from None
+        raw_episode_seconds = required(
+            env.EPISODE_SECONDS, "the AlertForwarder construct sets it; redeploy the alerting stack"
+        )
+        if not raw_episode_seconds.isdigit() or int(raw_episode_seconds) <= 0:
+            raise ConfigurationError(
+                f"{env.EPISODE_SECONDS}={raw_episode_seconds!r} is not a positive number of seconds"
+            )
         return cls(
+            episode_table_name=required(
+                env.EPISODE_TABLE_NAME, "set it to the DynamoDB episode table (the AlertForwarder creates it)"
+            ),
+            episode_seconds=int(raw_episode_seconds),
             trail_log_group_name=required(
                 env.TRAIL_LOG_GROUP_NAME, "set it to the trail's CloudWatch Logs log group"
             ),

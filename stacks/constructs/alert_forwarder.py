@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Stage
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -30,6 +31,7 @@ from detections.rule import Detection
 from detections.rule_files import PACKAGED_RULES_DIR
 from detections.suppressions import Suppression, suppressions_json
 from lambdas.forwarder.environment import forwarder_environment
+from lambdas.forwarder.episode_store import PARTITION_KEY, TTL_ATTRIBUTE
 from stacks.config import ForwarderSettings, PagerDutySettings
 from stacks.constructs.compliance import acknowledge, skip_checkov
 from stacks.constructs.key_policies import cloudwatch_logs_may_encrypt
@@ -103,6 +105,8 @@ class AlertForwarderProps:
     log_retention_days: int
     #: The detections in use; their rule files are packaged with the function.
     detections: Sequence[Detection]
+    #: How long an episode stays open for the other path to join (detection_alarms.episode_seconds_for).
+    episode_seconds: int
 
 
 def secret_arn_pattern(stack: Stack, secret_name_or_arn: str) -> str:
@@ -119,7 +123,8 @@ class AlertForwarder(Construct):
     Attributes:
         function: the forwarder Lambda function.
         dead_letter_queue: encrypted SQS queue for everything that could not be delivered.
-        key: customer-managed key for the queue, the function's log group and its environment.
+        episode_table: DynamoDB table of open episodes, so both paths page one alert per incident.
+        key: customer-managed key for the queue, the table, the function's log group and its environment.
         log_group: the function's log group.
         role: the function's execution role.
     """
@@ -133,7 +138,7 @@ class AlertForwarder(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description="Encrypts the alert forwarder's dead-letter queue, log group and environment",
+            description="Encrypts the alert forwarder's queue, episode table, log group and environment",
             enable_key_rotation=True,
         )
         self.log_group = self._log_group(stack, props.log_retention_days)
@@ -157,6 +162,8 @@ class AlertForwarder(Construct):
             "SNS subscription redrive target, direct sends by the handler); a DLQ for the DLQ would only "
             "move the problem. Its depth is alarmed by PipelineHealth.",
         )
+
+        self.episode_table = self._episode_table()
 
         self.role = iam.Role(
             self,
@@ -223,6 +230,30 @@ class AlertForwarder(Construct):
         self._let_sns_park_undeliverable_messages(props.alerts_topic)
         self._acknowledge_findings()
 
+    def _episode_table(self) -> dynamodb.Table:
+        """Open episodes and paged events (lambdas/forwarder/episode_store.py): small, short-lived items."""
+        table = dynamodb.Table(
+            self,
+            "EpisodeTable",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            # Items live for an episode (about half an hour): nothing to keep when the stack goes.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            table,
+            "NIST.800.53.R5-DynamoDBInBackupPlan",
+            "Items live for one alert episode (about half an hour) and expire by TTL; point-in-time recovery "
+            "is on. A backup plan would only keep expired episodes.",
+        )
+        return table
+
     def _log_group(self, stack: Stack, retention_days: int) -> logs.LogGroup:
         name = f"/security-baseline/{stack.stack_name}/alert-forwarder"
         self.key.add_to_resource_policy(
@@ -253,6 +284,8 @@ class AlertForwarder(Construct):
             alarm_name_prefix=props.alarm_name_prefix,
             metric_namespace=props.metric_namespace,
             suppressions_json=suppressions_json(props.suppressions),
+            episode_table_name=self.episode_table.table_name,
+            episode_seconds=props.episode_seconds,
         )
 
     def _least_privilege_policy(self, stack: Stack, props: AlertForwarderProps) -> iam.ManagedPolicy:
@@ -284,6 +317,21 @@ class AlertForwarder(Construct):
                 sid="UseForwarderKeyForQueueAndEnvironment",
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[self.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                # GetItem/PutItem only: the episode store (episode_store.py) reads and conditionally writes.
+                sid="RememberOpenEpisodes",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.episode_table.table_arn],
+            ),
+            iam.PolicyStatement(
+                # DynamoDB encrypts and decrypts the table's items with the forwarder's key on the caller's
+                # behalf: Encrypt and DescribeKey besides the Decrypt/GenerateDataKey above, only via
+                # DynamoDB (kms:ViaService).
+                sid="UseForwarderKeyThroughDynamoDB",
+                actions=["kms:Encrypt", "kms:DescribeKey"],
+                resources=[self.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
             ),
             iam.PolicyStatement(
                 sid="NameTheAccountInPages",

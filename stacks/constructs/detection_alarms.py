@@ -23,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from detections import naming
-from detections.alarm_window import evaluation_periods_for_delay
+from detections.alarm_window import episode_seconds, evaluation_periods_for_delay
 from detections.filter_pattern import MAX_REGEX_PER_PATTERN, FilterPatternError, compile_pattern
 from stacks.config import AlarmSettings
 
@@ -134,6 +134,16 @@ def alarm_timing(detection_id: str, settings: AlarmSettings) -> AlarmTiming:
             f"alarms evaluation periods for detection {detection_id!r} is {evaluations}; it must be >= 1."
         )
     return AlarmTiming(period_seconds=period, evaluation_periods=evaluations)
+
+
+def episode_seconds_for(detections: Iterable[Detection], settings: AlarmSettings) -> int:
+    """How long an episode stays open (detections/alarm_window.episode_seconds): the longest alarm window of
+    the detections in use plus the margin, so the slowest alarm's page still joins the fast path's alert."""
+    windows = [alarm_timing(detection.id, settings) for detection in detections]
+    return max(
+        (episode_seconds(t.period_seconds, t.evaluation_periods) for t in windows),
+        default=episode_seconds(settings.period_seconds, 1),
+    )
 
 
 class DetectionAlarms(Construct):

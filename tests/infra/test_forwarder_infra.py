@@ -17,6 +17,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from detections.alarm_window import EPISODE_MARGIN_SECONDS
 from detections.suppressions import parse_suppressions
 from stacks import build_app, nag_packs
 from stacks.config import BaselineConfig
@@ -36,6 +37,8 @@ from tests.infra.least_privilege import wildcard_grants
 
 REGION, ACCOUNT, PARTITION = {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}, {"Ref": "AWS::Partition"}
 EXPECTED_ENVIRONMENT_NAMES = {
+    "EPISODE_TABLE_NAME",
+    "EPISODE_SECONDS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "TRAIL_LOG_GROUP_NAME",
@@ -118,6 +121,9 @@ def test_environment_is_exactly_the_contract(synthesized):
         "ALARM_NAME_PREFIX": config.alarms.name_prefix,
         "METRIC_NAMESPACE": config.alarms.namespace,
         "SUPPRESSIONS": "[]",
+        "EPISODE_TABLE_NAME": stack.resolve(stack.episode_table.table_name),
+        # The default alarms: 60 s periods tolerating 19 minutes late (20 periods), plus the margin.
+        "EPISODE_SECONDS": str(20 * 60 + EPISODE_MARGIN_SECONDS),
     }
     assert set(props["Environment"]["Variables"]) == EXPECTED_ENVIRONMENT_NAMES
 
@@ -221,6 +227,7 @@ def test_the_handler_imports_from_the_staged_asset_alone(synthesized):
         **{name: value for name, value in variables.items() if isinstance(value, str)},
         "TRAIL_LOG_GROUP_NAME": "security-baseline-trail",
         "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/dead-letters",
+        "EPISODE_TABLE_NAME": "security-baseline-episodes",
     }
     probe = (
         "import importlib, sys; module = importlib.import_module('lambdas.forwarder.handler'); "
@@ -403,6 +410,18 @@ def test_the_role_grants_exactly_the_listed_actions_on_the_listed_resources(synt
             "Allow",
             None,
         ),
+        "RememberOpenEpisodes": (
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            {"Fn::GetAtt": [synthesized.logical_id(stack.episode_table), "Arn"]},
+            "Allow",
+            None,
+        ),
+        "UseForwarderKeyThroughDynamoDB": (
+            ["kms:DescribeKey", "kms:Encrypt"],
+            key_arn,
+            "Allow",
+            {"StringEquals": {"kms:ViaService": {"Fn::Join": ["", ["dynamodb.", REGION, ".amazonaws.com"]]}}},
+        ),
         "NameTheAccountInPages": (["iam:ListAccountAliases"], "*", "Allow", None),
         "SendXRayTraces": (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*", "Allow", None),
     }
@@ -480,7 +499,8 @@ def test_without_a_secret_key_the_role_gets_no_decrypt_grant_for_the_secret(synt
     assert [s["Resource"] for s in decrypters] == [
         {"Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]}
     ]
-    assert not [s for s in statements.values() if "Condition" in s]
+    # (the one conditional statement is the episode table's: the forwarder key, through DynamoDB only)
+    assert [sid for sid, s in statements.items() if "Condition" in s] == ["UseForwarderKeyThroughDynamoDB"]
 
 
 def test_a_secret_key_adds_exactly_decrypt_on_that_key_via_secrets_manager_of_the_stack_region(

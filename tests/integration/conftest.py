@@ -42,6 +42,8 @@ DEFAULT_ENV = forwarder_env.forwarder_environment(
     alarm_name_prefix=DEFAULT_ALARM_NAME_PREFIX,
     metric_namespace=DEFAULT_NAMESPACE,
     suppressions_json="[]",
+    episode_table_name="security-baseline-episodes",
+    episode_seconds=1800,
 )
 
 
@@ -125,6 +127,7 @@ def make_forwarder(aws, pagerduty, deployment, monkeypatch, capsys):
         )
         aws.create_log_group(env["TRAIL_LOG_GROUP_NAME"])
         aws.create_secret(env["ROUTING_KEY_SECRET_NAME"], ROUTING_KEY)
+        aws.create_episode_table(env["EPISODE_TABLE_NAME"])
         for name, value in {**aws.base_environment(), **env}.items():
             monkeypatch.setenv(name, value)
         module = load_forwarder(deployment["code_root"])

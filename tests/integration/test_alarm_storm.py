@@ -117,6 +117,7 @@ def containers(
     env.update({"PAGERDUTY_EVENTS_URL": receiver.events_url, "DEAD_LETTER_QUEUE_URL": queue_url})
     aws.create_log_group(env["TRAIL_LOG_GROUP_NAME"])
     aws.create_secret(env["ROUTING_KEY_SECRET_NAME"], ROUTING_KEY)
+    aws.create_episode_table(env["EPISODE_TABLE_NAME"])
     aws.put_cloudtrail_records(env["TRAIL_LOG_GROUP_NAME"], [root_console_login()])
     for name, value in {**aws.base_environment(), **env}.items():
         monkeypatch.setenv(name, value)

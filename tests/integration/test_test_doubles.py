@@ -72,13 +72,17 @@ def test_engine_patch_is_reentrant_and_restores_moto(aws) -> None:
 
 
 def test_the_deployed_environment_keeps_literals_and_takes_stand_ins_for_intrinsics(deployment) -> None:
-    # Given the forwarder as synthesized: its log group and queue are intrinsics in the template
+    # Given the forwarder as synthesized: its log group, queue and episode table are template intrinsics
     deployed = deployment["deployed"]
     written = deployed.template_environment
     intrinsics = sorted(name for name, value in written.items() if not isinstance(value, str))
-    assert intrinsics == ["DEAD_LETTER_QUEUE_URL", "TRAIL_LOG_GROUP_NAME"]
+    assert intrinsics == ["DEAD_LETTER_QUEUE_URL", "EPISODE_TABLE_NAME", "TRAIL_LOG_GROUP_NAME"]
     # When the harness builds the function's environment with moto resources standing in for them
-    stand_ins = {"TRAIL_LOG_GROUP_NAME": "moto-trail", "DEAD_LETTER_QUEUE_URL": "http://moto/queue"}
+    stand_ins = {
+        "TRAIL_LOG_GROUP_NAME": "moto-trail",
+        "DEAD_LETTER_QUEUE_URL": "http://moto/queue",
+        "EPISODE_TABLE_NAME": "moto-episodes",
+    }
     env = forwarder_environment(deployed, resolved={**stand_ins, "ALARM_NAME_PREFIX": "ignored-"})
     # Then every variable of the template is set: literals as written, intrinsics by their stand-ins
     assert env == {**{n: v for n, v in written.items() if isinstance(v, str)}, **stand_ins}

@@ -19,6 +19,8 @@ def test_the_settings_read_back_every_value_the_environment_carries() -> None:
         alarm_name_prefix="sb-",
         metric_namespace="Team/Security",
         suppressions_json="[]",
+        episode_table_name="episodes",
+        episode_seconds=1800,
     )
     settings = ForwarderSettings.from_environ(variables)
     assert (
@@ -29,6 +31,8 @@ def test_the_settings_read_back_every_value_the_environment_carries() -> None:
         settings.alarm_name_prefix,
         settings.metric_namespace,
         settings.suppressions,
+        settings.episode_table_name,
+        settings.episode_seconds,
     ) == (
         "trail",
         "pd-key",
@@ -37,6 +41,8 @@ def test_the_settings_read_back_every_value_the_environment_carries() -> None:
         "sb-",
         "Team/Security",
         (),
+        "episodes",
+        1800,
     )
 
 

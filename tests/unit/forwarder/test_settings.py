@@ -15,6 +15,8 @@ ENV = {
     "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
     "ALARM_NAME_PREFIX": "security-baseline-",
     "SUPPRESSIONS": "[]",
+    "EPISODE_TABLE_NAME": "security-baseline-episodes",
+    "EPISODE_SECONDS": "1800",
 }
 
 
@@ -34,6 +36,9 @@ def test_valid_environment_with_default_events_url() -> None:
         ({"SUPPRESSIONS": "[{"}, "SUPPRESSIONS is not valid JSON"),
         ({"SUPPRESSIONS": '[{"detection": "x"}]'}, r"SUPPRESSIONS: suppressions\[0\]"),
         ({"POWERTOOLS_METRICS_NAMESPACE": ""}, "POWERTOOLS_METRICS_NAMESPACE is not set"),
+        ({"EPISODE_TABLE_NAME": ""}, "EPISODE_TABLE_NAME is not set"),
+        ({"EPISODE_SECONDS": "-5"}, "EPISODE_SECONDS='-5' is not a positive number of seconds"),
+        ({"EPISODE_SECONDS": "0"}, "EPISODE_SECONDS='0' is not a positive number of seconds"),
     ],
 )
 def test_bad_environment_names_the_variable(change: dict, message: str) -> None:
