@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from demo.pipeline import Delivery, FastDelivery, RunResult
@@ -119,12 +120,32 @@ def _alert_open(result: RunResult, detection: str, delivery: FastDelivery) -> bo
     return False
 
 
+def _trigger_class(request: Any) -> str | None:
+    event = request.event if isinstance(request.event, dict) else {}
+    if not (request.valid and request.response_status == 202 and event.get("event_action") == "trigger"):
+        return None
+    payload = event.get("payload")
+    return str(payload.get("class")) if isinstance(payload, dict) and payload.get("class") else None
+
+
 def _fast_pages(result: RunResult) -> list[FastPage]:
+    """The forwarder pages every detection an EventBridge event matches, in whichever rule's invocation
+    comes first (the others are duplicates): a record is paged for a detection by the first accepted trigger
+    of that detection's class made while handling the record."""
+    paged_at: dict[tuple[str, str], datetime] = {}
+    for handled in result.fast_deliveries:
+        if not handled.succeeded:
+            continue
+        event_id = str(handled.fast.event.record.get("eventID"))
+        for request in handled.requests:
+            detection = _trigger_class(request)
+            if detection is not None:
+                paged_at.setdefault((event_id, detection), handled.handled_at)
     by_event = {id(d.fast): d for d in result.fast_deliveries}
     pages = []
     for fast in result.fast_events:
         delivery = by_event.get(id(fast))
-        accepted = delivery is not None and delivery.succeeded and _accepted_trigger(delivery)
+        key = (str(fast.event.record.get("eventID")), fast.detection_id)
         # Handled without a trigger counts only when an alert for its detection was open at that moment
         # (the forwarder joined the incident); a forwarder that drops the event is caught as "missed".
         joined = (
@@ -136,7 +157,7 @@ def _fast_pages(result: RunResult) -> list[FastPage]:
                 fast.detection_id,
                 delivered=fast.arrival is not None,
                 joined_open_alert=joined,
-                paged_at=delivery.handled_at if delivery is not None and accepted else None,
+                paged_at=paged_at.get(key),
                 suppressed=delivery is not None and "suppressed" in delivery_outcomes(delivery),
             )
         )
@@ -167,10 +188,11 @@ def incidents(result: RunResult, outcomes: Sequence[RecordOutcome]) -> dict[str,
         found.setdefault(name, list(delivery.request_indexes) if delivery else [])
     for fast in result.fast_deliveries:
         event_id = str(fast.fast.event.record.get("eventID"))
-        name = episode_of.get(
-            (fast.fast.detection_id, event_id), f"{fast.fast.detection_id} record {event_id} (fast path only)"
-        )
-        found.setdefault(name, []).extend(fast.request_indexes)
+        # One event may page several detections (each its own incident): a request belongs to its class's.
+        for index, request in zip(fast.request_indexes, fast.requests, strict=True):
+            detection = _trigger_class(request) or fast.fast.detection_id
+            name = episode_of.get((detection, event_id), f"{detection} record {event_id} (fast path only)")
+            found.setdefault(name, []).append(index)
     return found
 
 
