@@ -21,10 +21,11 @@ import pytest
 from demo import scenario
 from demo.checks import Page, incidents, outcomes_of, pages_of
 from demo.cli import builtin_input, run_demo, user_input
-from demo.pipeline import RunResult
+from demo.pipeline import Delivery, FastDelivery, RunResult
 from demo.time_to_page import PATH_ALARM, PATH_FAST
 from detections.catalogue import CATALOGUE, get_detection
 from detections.filter_pattern import compile_pattern
+from testkit.moto_harness import MotoHarness
 from testkit.pagerduty_receiver import (
     RecordedRequest,
     account_alerts,
@@ -95,7 +96,10 @@ class TestBuiltinScenario:
             shown = page.evidence_event_ids()
             assert shown, f"page for {page.detection_id} shows no evidence"
             assert shown <= matching_event_ids(records, page.detection_id), page.detection_id
-            assert page.details["enrichment"]["status"] == "complete"
+            if isinstance(page.delivery, Delivery):  # the alarm path searched the log group for its evidence
+                assert page.details["enrichment"]["status"] == "complete"
+            else:  # the fast path's event is its own evidence
+                assert shown == {str(page.delivery.fast.event.record["eventID"]) if page.delivery else ""}
 
     def test_no_page_carries_an_unresolved_cloudformation_intrinsic(self, builtin_run: DemoRun) -> None:
         # The deployed names (log group in the Logs Insights link, alarm, queue) are read back from the
@@ -105,11 +109,15 @@ class TestBuiltinScenario:
             assert "Fn*3A*3A" not in json.dumps(page.event), page.detection_id
 
     def test_a_root_login_page_reads_as_a_responder_needs_it(self, builtin_run: DemoRun) -> None:
-        (page,) = [p for p in builtin_run.pages if p.detection_id == "root-console-login"]
-        assert page.payload["severity"] == "critical"
-        assert scenario.ATTACKER_CONSOLE_IP in page.payload["summary"]
-        assert page.details["evidence"]["source_ips"] == [scenario.ATTACKER_CONSOLE_IP]
-        assert any(link["text"] == "CloudWatch alarm" for link in page.event["links"])
+        # The fast path's page first, then the alarm path's on the same alert (same dedup_key)
+        fast, alarm = [p for p in builtin_run.pages if p.detection_id == "root-console-login"]
+        assert isinstance(fast.delivery, FastDelivery) and isinstance(alarm.delivery, Delivery)
+        assert fast.event["dedup_key"] == alarm.event["dedup_key"]
+        for page in (fast, alarm):
+            assert page.payload["severity"] == "critical"
+            assert scenario.ATTACKER_CONSOLE_IP in page.payload["summary"]
+            assert page.details["evidence"]["source_ips"] == [scenario.ATTACKER_CONSOLE_IP]
+        assert any(link["text"] == "CloudWatch alarm" for link in alarm.event["links"])
 
     def test_rate_detections_resolve_when_their_alarm_returns_to_ok(self, builtin_run: DemoRun) -> None:
         resolves = [
@@ -221,6 +229,19 @@ class TestFastPath:
         assert opened and set(opened) & updated
         assert "EventBridge fast path" in text and "metric filter -> alarm" in text  # time to page per path
         assert "Alerts at the local PagerDuty" in text
+
+
+def test_without_the_episode_table_an_incident_gets_two_alerts_and_the_demo_fails(
+    synthesized_cdk_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the forwarder's episode table missing (every store call fails: the forwarder still pages)
+    monkeypatch.setattr(MotoHarness, "create_episode_table", lambda self, name: name)
+    # When the built-in attack is replayed
+    demo_run = run(builtin_input(datetime.now(UTC)), synthesized_cdk_out, tmp_path / "out")
+    # Then the alarm path's pages open alerts of their own, and the demo says so and fails
+    assert demo_run.code == 1
+    doubled = [p for p in demo_run.problems if "PagerDuty alerts (one expected)" in p]
+    assert any("root-console-login" in p for p in doubled), demo_run.problems
 
 
 def test_a_users_own_cloudtrail_file_is_replayed(synthesized_cdk_out: Path, tmp_path: Path) -> None:
