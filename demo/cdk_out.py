@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.alarm_evaluator import AlarmDefinition
-from detections.fast_path import detection_of_rule_description
+from detections.naming import detection_id_from_rule
 
 TRAIL_STACK_ID = "SecurityBaselineTrail"
 ALERTING_STACK_ID = "SecurityBaselineAlerting"
@@ -73,7 +73,7 @@ class FastPathRuleDefinition:
 
     logical_id: str
     name: str
-    detection_id: str | None  # from the rule's description (detections.fast_path.rule_description)
+    detection_id: str | None  # from the rule's name (detections.naming.fast_path_rule_name)
     event_pattern: dict[str, Any]
     state: str
 
@@ -420,8 +420,9 @@ class CloudAssembly:
             raise CloudAssemblyError(f"the forwarder {function.function_name} is subscribed to no SNS topic")
         return function, tuple(topics)
 
-    def fast_path_rules(self, function_arn: str) -> tuple[FastPathRuleDefinition, ...]:
-        """The alerting stack's ``AWS::Events::Rule`` resources with the forwarder among their targets."""
+    def fast_path_rules(self, function_arn: str, name_prefix: str) -> tuple[FastPathRuleDefinition, ...]:
+        """The alerting stack's ``AWS::Events::Rule`` resources with the forwarder among their targets
+        (``name_prefix``: the deployment's name prefix, as the forwarder's ALARM_NAME_PREFIX carries it)."""
         found = []
         for stack, logical_id, resource in self.resources_of_type("AWS::Events::Rule"):
             if stack.artifact_id != ALERTING_STACK_ID:
@@ -432,11 +433,12 @@ class CloudAssembly:
             pattern = properties.get("EventPattern")
             if not isinstance(pattern, dict):
                 raise CloudAssemblyError(f"{stack.artifact_id}/{logical_id}: EventPattern is no JSON object")
+            name = str(properties.get("Name") or self._generated_name(stack, logical_id))
             found.append(
                 FastPathRuleDefinition(
                     logical_id=logical_id,
-                    name=str(properties.get("Name") or self._generated_name(stack, logical_id)),
-                    detection_id=detection_of_rule_description(str(properties.get("Description", ""))),
+                    name=name,
+                    detection_id=detection_id_from_rule(name, name_prefix),
                     event_pattern=pattern,
                     state=str(properties.get("State", "ENABLED")),
                 )
@@ -476,6 +478,8 @@ def load_deployment(cdk_out: Path, *, account_id: str, region: str, forwarder_ha
         unsimulated_alarms=tuple(a for a in alarms if (a.namespace, a.metric_name) not in filter_metrics),
         forwarder=function,
         forwarder_topics=topics,
-        fast_path_rules=assembly.fast_path_rules(assembly.function_arn(forwarder_handler)),
+        fast_path_rules=assembly.fast_path_rules(
+            assembly.function_arn(forwarder_handler), function.environment.get("ALARM_NAME_PREFIX", "")
+        ),
         log_group_names=assembly.log_group_names(),
     )

@@ -27,20 +27,6 @@ DEFAULT_FAST_PATH_SEVERITIES: tuple[str, ...] = ("critical", "error")
 #: detail-types and state (read back by demo/synth_summary.py).
 FAST_PATH_METADATA_KEY = "SecurityBaselineFastPath"
 
-#: How a home-region rule names its detection (the rule's Description; read back by demo/cdk_out.py).
-RULE_DESCRIPTION_PREFIX = "Fast path for detection "
-
-
-def rule_description(detection_id: str, reason: str) -> str:
-    return f"{RULE_DESCRIPTION_PREFIX}{detection_id} ({reason})"
-
-
-def detection_of_rule_description(description: str) -> str | None:
-    if not description.startswith(RULE_DESCRIPTION_PREFIX):
-        return None
-    return description.removeprefix(RULE_DESCRIPTION_PREFIX).split(" ", 1)[0] or None
-
-
 RuleState = Literal["ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]
 
 

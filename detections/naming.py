@@ -1,4 +1,4 @@
-"""How a detection is named in CloudWatch, in both directions: the one home of that contract.
+"""How a detection is named in CloudWatch and EventBridge, in both directions: the one home of that contract.
 
 Forwards (the alerting stack): a detection's metric filters publish to the metric ``metric_name(id)`` in the
 configured namespace, its alarm is ``alarm_name(id, prefix)`` and says ``alarm_description(detection)``.
@@ -6,11 +6,18 @@ Backwards (the forwarder): an alarm notification names the detection by its metr
 ``MetricName`` in our ``Namespace``), which survives a renamed alarm or a changed prefix; the alarm name
 minus the prefix and the ``[id]`` that opens the description are the fallbacks, in that order.
 
+The fast path's EventBridge rule for a detection is ``fast_path_rule_name(id, prefix)``; its inverse reads the
+detection back from a rule name or ARN (the rule ARN of an EventBridge dead-letter message's RULE_ARN
+attribute, a rule listed in the console). The forwarder does not use it: EventBridge delivers a matched event
+unchanged, so the event itself names no rule (its ``resources`` are the event's own, ``[]`` for CloudTrail);
+the forwarder finds the detection by matching the record instead.
+
 Pure standard library: the forwarder's Lambda asset carries this module.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -21,6 +28,9 @@ DEFAULT_NAMESPACE = "SecurityBaseline"
 DEFAULT_ALARM_NAME_PREFIX = "security-baseline-"
 ALARM_NAME_MAX_CHARS = 255
 ALARM_DESCRIPTION_MAX_CHARS = 1024  # CloudFormation/CloudWatch limit for AlarmDescription
+#: EventBridge rule names: 1-64 of letters, digits, ``.``, ``-``, ``_`` (API_PutRule).
+RULE_NAME_MAX_CHARS = 64
+_NOT_IN_RULE_NAMES = re.compile(r"[^.\-_A-Za-z0-9]")
 
 
 def metric_name(detection_id: str) -> str:
@@ -95,3 +105,29 @@ def candidate_detection_ids(
     found = [*by_metric] if len(by_metric) == 1 else []
     found += [detection_id_from_alarm_name(alarm, name_prefix), detection_id_from_description(description)]
     return list(dict.fromkeys(candidate for candidate in found if candidate))
+
+
+def rule_name_prefix(name_prefix: str) -> str:
+    """The alarm name prefix as EventBridge allows it in a rule name (``/`` and ``:`` become ``-``)."""
+    return _NOT_IN_RULE_NAMES.sub("-", name_prefix)
+
+
+def fast_path_rule_name(detection_id: str, name_prefix: str) -> str:
+    name = f"{rule_name_prefix(name_prefix)}{detection_id}"
+    if len(name) > RULE_NAME_MAX_CHARS:
+        raise ValueError(
+            f"fast-path rule name {name!r} is {len(name)} characters; EventBridge allows "
+            f"{RULE_NAME_MAX_CHARS}. Fix: shorten baseline.alarms.namePrefix or the rule's id, "
+            "or set fast_path = false in its rule."
+        )
+    return name
+
+
+def detection_id_from_rule(name_or_arn: str, name_prefix: str) -> str | None:
+    """The inverse of ``fast_path_rule_name``, from a rule name or ARN
+    (``arn:<partition>:events:<region>:<account>:rule/[<bus>/]<name>``); None when it is not one of ours."""
+    name = name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+    prefix = rule_name_prefix(name_prefix)
+    if prefix and name.startswith(prefix) and len(name) > len(prefix):
+        return name[len(prefix) :]
+    return None

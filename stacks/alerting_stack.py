@@ -26,7 +26,7 @@ from stacks.constructs.detection_alarms import (
     episode_seconds_for,
     warn_about_disabled_controls,
 )
-from stacks.constructs.fast_path import FastPathRules
+from stacks.constructs.fast_path import FastPathRules, warn_about_uncovered_regions
 from stacks.constructs.pipeline_health import PipelineHealth
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,10 +97,18 @@ class AlertingStack(Stack):
             alerts_topic=alerts.topic,
         )
         fast_path = (
-            FastPathRules(self, "FastPath", decisions=plan(in_use), forwarder=forwarder.function)
+            FastPathRules(
+                self,
+                "FastPath",
+                decisions=plan(in_use),
+                forwarder=forwarder.function,
+                name_prefix=config.alarms.name_prefix,
+            )
             if config.fast_path.enabled
             else None
         )
+        if config.fast_path_uncovered_regions:
+            warn_about_uncovered_regions(self, config.fast_path_uncovered_regions)
         health = PipelineHealth(
             self,
             "PipelineHealth",

@@ -181,8 +181,7 @@ class FastPathSettings:
     itself may be listed and gets the per-detection rules, every other region one forwarding stack.
     """
 
-    # Off until the forwarder accepts EventBridge events (issue 11, items 5-7); the lead flips the default.
-    enabled: bool = False
+    enabled: bool = True
     regions: tuple[str, ...] = DEFAULT_ENABLED_REGIONS
 
 
@@ -273,10 +272,19 @@ class BaselineConfig:
 
     @property
     def fast_path_forwarding_regions(self) -> tuple[str, ...]:
-        """The regions that get a forwarding stack: every fast-path region but the home region."""
-        if not self.fast_path.enabled:
+        """The regions that get a forwarding stack: every fast-path region but the home region (none without
+        a home region: a forwarding stack needs the home bus's ARN)."""
+        if not self.fast_path.enabled or self.home_region is None:
             return ()
         return tuple(region for region in self.fast_path.regions if region != self.home_region)
+
+    @property
+    def fast_path_uncovered_regions(self) -> tuple[str, ...]:
+        """With the fast path on but no home region, the configured regions no forwarding stack covers (the
+        stack's own region, unknown at synth, has the per-detection rules): synth warns about them."""
+        if not self.fast_path.enabled or self.home_region is not None:
+            return ()
+        return self.fast_path.regions
 
     @property
     def log_group_name(self) -> str:
@@ -373,7 +381,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "forwarder": {"reservedConcurrency": 5, "timeoutSeconds": 60, "memoryMb": 512},
     "suppressions": [],
-    "fastPath": {"enabled": False, "regions": list(DEFAULT_ENABLED_REGIONS)},
+    "fastPath": {"enabled": True, "regions": list(DEFAULT_ENABLED_REGIONS)},
     "detections": {"rulesDir": None, "disabled": []},
     "rollout": {
         "githubRepository": None,
@@ -791,7 +799,7 @@ def _build(raw: Mapping[str, Any]) -> BaselineConfig:
         ),
     )
     if config.fast_path.enabled:
-        _fast_path_plan_is_deployable(config.detections_in_use)
+        _fast_path_plan_is_deployable(config.detections_in_use, config.alarms.name_prefix)
     return config
 
 
@@ -808,13 +816,8 @@ def _fast_path(raw: Mapping[str, Any], home_region: str | None) -> FastPathSetti
         raise ConfigError(
             _path("fastPath", "regions"), list(regions), f"list each region once ({duplicates})"
         )
-    if enabled and home_region is None:
-        raise ConfigError(
-            _path("fastPath", "enabled"),
-            enabled,
-            "the fast path forwards every region's events to the home region's event bus, so it needs "
-            "baseline.homeRegion (e.g. 'eu-west-1'); set homeRegion or fastPath.enabled=false",
-        )
+    # Without a home region the per-detection rules still cover the stack's own region; the alerting stack
+    # warns at synth about the other regions (stacks/constructs/fast_path.warn_about_uncovered_regions).
     if enabled and not regions:
         raise ConfigError(
             _path("fastPath", "regions"),
@@ -916,12 +919,15 @@ def _secret_kms_key_arn(value: Any, path: str, secret_name: str, home_region: st
     return value
 
 
-def _fast_path_plan_is_deployable(detections: tuple[Detection, ...]) -> None:
-    from detections.fast_path import FastPathError, plan
+def _fast_path_plan_is_deployable(detections: tuple[Detection, ...], name_prefix: str) -> None:
+    from detections.fast_path import enabled, plan
+    from detections.naming import fast_path_rule_name
 
     try:
-        plan(detections)
-    except FastPathError as error:
+        decisions = plan(detections)
+        for decision in enabled(decisions):
+            fast_path_rule_name(decision.detection_id, name_prefix)
+    except ValueError as error:  # FastPathError, or a rule name over EventBridge's limit
         raise ConfigError(_path("fastPath", "enabled"), True, str(error)) from None
 
 

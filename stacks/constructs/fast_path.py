@@ -12,9 +12,10 @@ Every other region (``FastPathForwarding``): a few rules whose patterns together
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -22,7 +23,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from detections.fast_path import FAST_PATH_METADATA_KEY, FastPathDecision, rule_description
+from detections.fast_path import FAST_PATH_METADATA_KEY, FastPathDecision
+from detections.naming import fast_path_rule_name
 from detections.targets.eventbridge import CompiledEventPattern
 from stacks.constructs.compliance import acknowledge, skip_checkov
 
@@ -60,6 +62,7 @@ class FastPathRules(Construct):
         *,
         decisions: Sequence[FastPathDecision],
         forwarder: lambda_.IFunction,
+        name_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -92,7 +95,10 @@ class FastPathRules(Construct):
             rule = events.Rule(
                 self,
                 f"Rule-{decision.detection_id}",
-                description=rule_description(decision.detection_id, decision.reason),
+                # Named after the detection (detections/naming.py): the rule ARN in a dead-lettered event's
+                # RULE_ARN attribute, or in the console, says which detection it is.
+                rule_name=fast_path_rule_name(decision.detection_id, name_prefix),
+                description=f"Fast path for detection {decision.detection_id} ({decision.reason})",
                 event_pattern=_event_pattern(decision.compiled),
                 targets=[
                     targets.LambdaFunction(
@@ -141,6 +147,23 @@ class FastPathRules(Construct):
                 for decision in decisions
             },
         )
+
+
+def fast_path_uncovered_warning(regions: Sequence[str]) -> str:
+    listed = ", ".join(regions)
+    return (
+        "the fast path covers only the region the alerting stack is deployed in: baseline.homeRegion is not "
+        f"set, so no forwarding stacks are built for fastPath.regions ({listed}); API calls in the other "
+        "regions page only through the alarm path (minutes, not seconds). Fix: set baseline.homeRegion "
+        "(e.g. 'eu-west-1') in cdk.json, or list only that region in baseline.fastPath.regions."
+    )
+
+
+def warn_about_uncovered_regions(scope: Construct, regions: Sequence[str]) -> None:
+    """A CDK warning annotation (listed by `cdk synth`, fails `--strict`) and a line on stderr."""
+    message = fast_path_uncovered_warning(regions)
+    Annotations.of(scope).add_warning_v2("security-baseline:fast-path-regions-uncovered", message)
+    print(f"Warning: {message}", file=sys.stderr)
 
 
 class FastPathForwarding(Construct):

@@ -136,8 +136,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
             },
         },
     },
-    # The real-time fast path: per-detection EventBridge rules in the home region and one forwarding stack
-    # for a second region (every forwarding stack is the same template but for its region).
+    # The real-time fast path with a home region: the default configuration already has the per-detection
+    # EventBridge rules (in the alerting stack's own region); a home region adds one forwarding stack per
+    # other region, scanned here for a second region (every forwarding stack is the same template but for
+    # its region).
     "fast-path": {
         "homeRegion": "eu-west-1",
         "fastPath": {"enabled": True, "regions": ["eu-west-1", "us-east-1"]},

@@ -14,6 +14,7 @@ import pytest
 
 from demo.synth_summary import summarize
 from detections.fast_path import FAST_PATH_METADATA_KEY, enabled, plan
+from detections.naming import fast_path_rule_name
 from detections.targets.eventbridge import forwarding_patterns
 from stacks import ALERTING_STACK_ID, FAST_PATH_STACK_ID_PREFIX
 from stacks.config import DEFAULT_ENABLED_REGIONS, DEFAULTS, BaselineConfig, ConfigError
@@ -21,6 +22,8 @@ from stacks.constructs.fast_path import (
     BUS_POLICY_STATEMENT_ID,
     DELIVERY_MAX_EVENT_AGE,
     DELIVERY_RETRY_ATTEMPTS,
+    fast_path_uncovered_warning,
+    warn_about_uncovered_regions,
 )
 
 if TYPE_CHECKING:
@@ -161,11 +164,39 @@ def test_each_other_region_forwards_to_the_home_bus_through_a_put_events_only_ro
     assert "event-bus/default" in json.dumps(statement["Resource"])
 
 
-def test_the_default_configuration_has_no_fast_path(synthesized_app: SynthesizedApp) -> None:
-    assert DEFAULTS["fastPath"]["enabled"] is False  # until the forwarder accepts EventBridge events
+def test_the_default_configuration_has_the_home_rules_but_no_forwarding_stacks_and_warns(
+    synthesized_app: SynthesizedApp,
+) -> None:
+    # Given cdk.json as shipped: the fast path on, no home region
+    assert DEFAULTS["fastPath"]["enabled"] is True and synthesized_app.config.home_region is None
+    # Then the alerting stack has one named rule per fast-path detection, in its own region
     template = _template(synthesized_app, ALERTING_STACK_ID)
-    assert not _of_type(template, "AWS::Events::Rule")
+    names = sorted(r["Properties"]["Name"] for r in _of_type(template, "AWS::Events::Rule").values())
+    prefix = synthesized_app.config.alarms.name_prefix
+    assert names == sorted(fast_path_rule_name(d.detection_id, prefix) for d in enabled(plan(IN_USE)))
+    # And no forwarding stack (they need the home bus's ARN), which synth says, with the fix
     assert not any(name.startswith(FAST_PATH_STACK_ID_PREFIX) for name in synthesized_app.template_paths)
+    warnings = [
+        str(message.entry.data)
+        for message in synthesized_app.assembly.get_stack_by_name(ALERTING_STACK_ID).messages
+        if "fast-path-regions-uncovered" in str(message.entry.data)
+    ]
+    (warning,) = warnings
+    assert warning.startswith("the fast path covers only the region the alerting stack is deployed in")
+    assert "us-east-2" in warning and "Fix: set baseline.homeRegion" in warning
+
+
+def test_the_uncovered_regions_warning_goes_to_stderr_too(capsys: pytest.CaptureFixture[str]) -> None:
+    import aws_cdk as cdk
+
+    stack = cdk.Stack(cdk.App(), "Probe")
+    warn_about_uncovered_regions(stack, ("us-east-1", "eu-west-1"))
+    assert capsys.readouterr().err == f"Warning: {fast_path_uncovered_warning(('us-east-1', 'eu-west-1'))}\n"
+    config = BaselineConfig.from_mapping({})
+    assert config.fast_path_uncovered_regions == DEFAULT_ENABLED_REGIONS
+    assert config.fast_path_forwarding_regions == ()
+    assert BaselineConfig.from_mapping({}, {"homeRegion": HOME}).fast_path_uncovered_regions == ()
+    assert BaselineConfig.from_mapping({}, {"fastPath.enabled": False}).fast_path_uncovered_regions == ()
 
 
 # ------------------------------------------------------------------------------------------- configuration
@@ -183,8 +214,8 @@ def test_default_regions_are_the_seventeen_enabled_in_every_new_account() -> Non
     ("overrides", "message"),
     [
         (
-            {"fastPath.enabled": True},
-            "baseline.fastPath.enabled: true is not allowed; the fast path forwards",
+            {"alarms.namePrefix": "a-much-longer-security-baseline-prefix-"},
+            "baseline.fastPath.enabled: true is not allowed; fast-path rule name",
         ),
         (
             {"fastPath.enabled": "yes"},
@@ -228,4 +259,7 @@ def test_the_synth_summary_lists_fast_path_detections_and_why_the_others_have_no
     assert text.count(f"forwards to arn:${{AWS::Partition}}:events:{HOME}:") == len(
         forwarding_patterns([d.compiled for d in enabled(decisions) if d.compiled])
     )
-    assert "fast path: off" in summarize(synthesized_app.outdir)
+    # The default configuration has the fast path too (home-region rules only: nothing is forwarded).
+    default_text = summarize(synthesized_app.outdir)
+    assert f"fast path: {len(enabled(decisions))} of {len(decisions)} detections have" in default_text
+    assert "forwards to" not in default_text

@@ -282,15 +282,25 @@ def test_the_forwarder_subscribes_to_the_alerts_topic_with_the_queue_as_redrive_
     assert subscription["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [synthesized.logical_id(stack.dead_letter_queue), "Arn"]}
     }
-    (permission,) = [p for _, p in synthesized.properties("AWS::Lambda::Permission")]
+    # SNS may invoke it from the alerts topic only; the fast path's rules (one permission each) besides.
+    (permission,) = [
+        p
+        for _, p in synthesized.properties("AWS::Lambda::Permission")
+        if p["Principal"] != "events.amazonaws.com"
+    ]
     assert permission["Principal"] == "sns.amazonaws.com"
     assert permission["SourceArn"] == stack.resolve(stack.alerts_topic.topic_arn)
+    fast_path_rules = stack.fast_path.rules if stack.fast_path else {}
+    assert len(list(synthesized.properties("AWS::Lambda::Permission"))) == 1 + len(fast_path_rules)
 
 
 def test_the_dead_letter_queue_is_kms_encrypted_retained_and_denies_non_tls(synthesized):
     queue_id = synthesized.logical_id(synthesized.stack.dead_letter_queue)
     queue = synthesized.resources("AWS::SQS::Queue")[queue_id]
-    _, queue_policy = only(synthesized, "AWS::SQS::QueuePolicy")
+    # (the fast path's dead-letter queue has its own policy, tested with the fast path)
+    (queue_policy,) = [
+        p for _, p in synthesized.properties("AWS::SQS::QueuePolicy") if p["Queues"] == [{"Ref": queue_id}]
+    ]
 
     assert queue["Properties"]["KmsMasterKeyId"] == {
         "Fn::GetAtt": [synthesized.logical_id(_forwarder_key(synthesized)), "Arn"]

@@ -116,3 +116,33 @@ def test_an_own_account_event_carries_the_alias(forwarder) -> None:
     forwarder.invoke(eventbridge_event(guardduty_deleted()))
     (event,) = forwarder.pagerduty.valid_events()
     assert f"security-tooling ({OWN_ACCOUNT})" in event["payload"]["summary"]
+
+
+def test_the_dynamodb_store_opens_joins_and_reopens_after_expiry(aws) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lambdas.forwarder.episode_store import DynamoEpisodeStore
+    from lambdas.forwarder.episodes import Episode
+
+    aws.reset()
+    store = DynamoEpisodeStore(aws.client("dynamodb"), aws.create_episode_table("episodes-store-test"))
+    now = datetime(2026, 11, 24, 6, 20, tzinfo=UTC)
+    first = Episode("guardduty-disabled", OWN_ACCOUNT, "key-1", now + timedelta(minutes=30))
+    assert store.open_episode(first, now) == "key-1"
+    # Within the episode: a second opener and the alarm path get the first key
+    second = Episode("guardduty-disabled", OWN_ACCOUNT, "key-2", now + timedelta(minutes=35))
+    assert store.open_episode(second, now + timedelta(minutes=5)) == "key-1"
+    assert store.open_episode_key("guardduty-disabled", OWN_ACCOUNT, now + timedelta(minutes=29)) == "key-1"
+    # Another account or detection: no episode
+    assert store.open_episode_key("guardduty-disabled", MEMBER_ACCOUNT, now) is None
+    assert store.open_episode_key("root-console-login", OWN_ACCOUNT, now) is None
+    # After expiry (TTL deletes lazily, so the item may still be there): closed, and the next page reopens
+    later = now + timedelta(minutes=31)
+    assert store.open_episode_key("guardduty-disabled", OWN_ACCOUNT, later) is None
+    third = Episode("guardduty-disabled", OWN_ACCOUNT, "key-3", later + timedelta(minutes=30))
+    assert store.open_episode(third, later) == "key-3"
+    # Paged events: remembered until their expiry
+    assert not store.already_paged("event/e-1/guardduty-disabled", now)
+    store.record_paged("event/e-1/guardduty-disabled", now + timedelta(minutes=30))
+    assert store.already_paged("event/e-1/guardduty-disabled", now + timedelta(minutes=1))
+    assert not store.already_paged("event/e-1/guardduty-disabled", now + timedelta(minutes=31))

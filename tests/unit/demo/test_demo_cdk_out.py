@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from demo.cdk_out import CloudAssemblyError, find_function, load_deployment
-from detections.fast_path import rule_description
+from detections.naming import fast_path_rule_name
 
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
 
@@ -203,13 +203,14 @@ def test_two_functions_with_the_forwarders_handler_are_an_error(tmp_path: Path) 
 
 
 def test_fast_path_rules_are_the_alerting_rules_that_target_the_forwarder(tmp_path: Path) -> None:
-    # Given one rule targeting the forwarder (as FastPathRules writes it) and one targeting something else
+    # Given one rule targeting the forwarder, named as FastPathRules names it with the deployment's prefix (the
+    # forwarder's ALARM_NAME_PREFIX), and one targeting something else
     resources = alerting_resources()
     pattern = {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["StopLogging"]}}
     resources["FastRule"] = {
         "Type": "AWS::Events::Rule",
         "Properties": {
-            "Description": rule_description("trail-stopped", "critical severity, exact translation"),
+            "Name": fast_path_rule_name("trail-stopped", "security-baseline-"),
             "EventPattern": pattern,
             "State": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
             "Targets": [{"Arn": {"Fn::GetAtt": ["Fn", "Arn"]}, "Id": "Target0"}],

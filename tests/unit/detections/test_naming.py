@@ -13,6 +13,8 @@ from detections.naming import (
     detection_id_from_alarm_name,
     detection_id_from_description,
     detection_id_from_metric,
+    detection_id_from_rule,
+    fast_path_rule_name,
     metric_filter_name,
     metric_name,
 )
@@ -27,6 +29,21 @@ def test_every_name_the_stack_writes_reads_back_to_its_detection(detection) -> N
     assert detection_id_from_alarm_name(alarm_name(detection.id, PREFIX), PREFIX) == detection.id
     assert detection_id_from_description(alarm_description(detection)) == detection.id
     assert detection.metric_name == metric_name(detection.id)
+    rule = fast_path_rule_name(detection.id, PREFIX)
+    assert detection_id_from_rule(rule, PREFIX) == detection.id
+    assert (
+        detection_id_from_rule(f"arn:aws:events:eu-west-1:123456789012:rule/{rule}", PREFIX) == detection.id
+    )
+
+
+def test_fast_path_rule_names_keep_to_eventbridges_alphabet_and_length() -> None:
+    assert fast_path_rule_name("root-console-login", "team/sec:") == "team-sec-root-console-login"
+    assert detection_id_from_rule("team-sec-root-console-login", "team/sec:") == "root-console-login"
+    assert detection_id_from_rule("arn:aws:events:us-east-1:1:rule/custom-bus/other-rule", PREFIX) is None
+    with pytest.raises(
+        ValueError, match=r"EventBridge allows 64\. Fix: shorten baseline\.alarms\.namePrefix"
+    ):
+        fast_path_rule_name("identity-provider-or-trust-anchor-changed", "longer-security-baseline-")
 
 
 def test_metric_filter_names_are_distinct_per_pattern() -> None:
