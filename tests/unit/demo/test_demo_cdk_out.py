@@ -203,8 +203,8 @@ def test_two_functions_with_the_forwarders_handler_are_an_error(tmp_path: Path) 
 
 
 def test_fast_path_rules_are_the_alerting_rules_that_target_the_forwarder(tmp_path: Path) -> None:
-    # Given one rule targeting the forwarder, named as FastPathRules names it with the deployment's prefix (the
-    # forwarder's ALARM_NAME_PREFIX), and one targeting something else
+    # Given one rule targeting the forwarder, named as FastPathRules names it with the deployment's prefix
+    # (the forwarder's ALARM_NAME_PREFIX), and one targeting something else
     resources = alerting_resources()
     pattern = {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["StopLogging"]}}
     resources["FastRule"] = {
