@@ -80,6 +80,15 @@ def decide(detection: Detection) -> FastPathDecision:
     )
 
 
+def has_fast_path(detection: Detection) -> bool:
+    """``decide(detection).enabled``, compiling the pattern only when the flag and severity leave it open:
+    what the forwarder asks of every packaged rule at cold start."""
+    flag: bool | None = getattr(detection, "fast_path", None)
+    if flag is False or (flag is None and detection.severity not in DEFAULT_FAST_PATH_SEVERITIES):
+        return False
+    return decide(detection).enabled
+
+
 def plan(detections: Sequence[Detection]) -> list[FastPathDecision]:
     """One decision per detection, checked against the quotas of the bus their rules share."""
     decisions = [decide(detection) for detection in detections]

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from detections.fast_path import decide
+from detections.fast_path import has_fast_path
 from detections.rule_files import PACKAGED_RULES_DIR, detection_lookup, load_rules
 from lambdas.forwarder.budget import FILTER_LOG_EVENTS_CONNECT_TIMEOUT, FILTER_LOG_EVENTS_READ_TIMEOUT
 from lambdas.forwarder.enrichment import Place
@@ -115,7 +115,7 @@ DEPENDENCIES = Dependencies(
     logger=logger,
     count=_count,
     episodes=EPISODES,
-    fast_path_detections=tuple(rule for rule in RULES if decide(rule).enabled),
+    fast_path_detections=tuple(rule for rule in RULES if has_fast_path(rule)),
     home=Place(HOME_REGION, partition_of_region(HOME_REGION)) if HOME_REGION else None,
     own_account=lambda: _invoked_account["id"],
 )

@@ -292,3 +292,28 @@ def build_event_page(
         links=links,
         client_url=links[0]["href"],
     )
+
+
+def minimal_event_page(*, event: TrailEvent, detection: Detection | None, problem: str) -> TriggerPage:
+    """The fast path's page of last resort, when building the full page failed: the event's identity alone."""
+    severity = getattr(detection, "severity", None)
+    title = getattr(detection, "title", None)
+    name = event.record.get("eventName")
+    return TriggerPage(
+        summary=f"{title or 'Security event'}: {name if isinstance(name, str) else 'unknown'} in account "
+        f"{event.account_id} ({event.region}); page details unavailable, see the CloudTrail event",
+        source=f"aws:{event.account_id}:{event.region}",
+        severity=severity if severity in SEVERITIES else "error",
+        timestamp=event.event_time_iso,
+        component="cloudtrail",
+        group=event.account_id,
+        event_class=str(getattr(detection, "id", None) or "unknown-fast-path-event"),
+        custom_details={
+            "fast_path": {"delivered_by": "eventbridge", "event_id": event.event_id},
+            "enrichment": {"status": "partial", "problems": [problem]},
+        },
+        links=[
+            {"href": href, "text": f"CloudTrail event {event.event_id}"}
+            for href in e.cloudtrail_event_links(event, [event.event_id])
+        ],
+    )

@@ -205,15 +205,21 @@ def _page_trail_event(
         key = _join_episode(deps, detection_id, event.account_id, key)
     routing_key = _routing_key(deps)
     alias = _account_alias(deps, event.account_id)
-    full_page = page.build_event_page(
-        event=event,
-        detection=detection,
-        match_problem=problem,
-        account_alias=alias,
-        own_account=deps.own_account(),
-        home=deps.home or Place(event.region, event.partition),
-        log_group=deps.settings.trail_log_group_name,
-    )
+    try:
+        full_page = page.build_event_page(
+            event=event,
+            detection=detection,
+            match_problem=problem,
+            account_alias=alias,
+            own_account=deps.own_account(),
+            home=deps.home or Place(event.region, event.partition),
+            log_group=deps.settings.trail_log_group_name,
+        )
+    except Exception as error:  # a bug in composing the page must not cost the page
+        deps.logger.exception("Building the fast-path page failed: paging with the event's identity alone")
+        deps.count("EnrichmentFailures", 1)
+        problem_text = f"building the page failed: {type(error).__name__}: {error}"[:500]
+        full_page = page.minimal_event_page(event=event, detection=detection, problem=problem_text)
     original: dict[str, object] = {"fast_path_event": dict(event.record), "event_id": event.event_id}
     result = _deliver(deps, trigger_event(routing_key, key, full_page), key, original, deadline, "PagesSent")
     if result == "paged":

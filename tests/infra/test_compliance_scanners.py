@@ -51,12 +51,16 @@ MIN_CHECKOV_PASSES_PER_TEMPLATE = 10  # the smallest template (trail on an exist
 
 def test_every_stack_of_build_app_is_in_the_assembly(deployable_app: SynthesizedApp) -> None:
     # Given the app as build_app creates it in this configuration, Then the scanners below see every stack:
-    # the trail, the alerting stack, with the fast path on one forwarding stack per other region, and the
-    # deploy-role stack when a GitHub repository is configured.
-    forwarding = {
-        f"{FAST_PATH_STACK_ID_PREFIX}{r}" for r in deployable_app.config.fast_path_forwarding_regions
-    }
-    assert forwarding or not deployable_app.config.fast_path.enabled
+    # the trail, the alerting stack, with the fast path and a home region one forwarding stack per other
+    # region (none without a home region: synth warns instead), and the deploy-role stack when a GitHub
+    # repository is configured.
+    config = deployable_app.config
+    forwarding = {f"{FAST_PATH_STACK_ID_PREFIX}{r}" for r in config.fast_path_forwarding_regions}
+    assert bool(forwarding) == (
+        config.fast_path.enabled
+        and any(r != config.home_region for r in config.fast_path.regions)
+        and config.home_region is not None
+    )
     expected = {TRAIL_STACK_ID, ALERTING_STACK_ID, *forwarding}
     if deployable_app.config.rollout.deploy_role_enabled:
         expected.add(DEPLOY_ROLE_STACK_ID)

@@ -28,6 +28,7 @@ HEALTH_ALARMS = {
     "dead-letters",
     "alert-delivery-failed",
     "trail-silent",
+    "fast-path-dead-letters",  # the fast path is on by default
 }
 
 
@@ -53,7 +54,7 @@ def semantics(props: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def test_there_are_exactly_the_five_self_monitoring_alarms(synthesized):
+def test_there_are_exactly_the_six_self_monitoring_alarms(synthesized):
     assert set(health_alarms(synthesized)) == HEALTH_ALARMS
     assert set(synthesized.stack.health_alarms) == HEALTH_ALARMS
 

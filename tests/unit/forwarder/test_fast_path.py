@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from detections.catalogue import CATALOGUE, get_detection
-from detections.fast_path import decide
+from detections.fast_path import decide, has_fast_path
 from detections.targets.eventbridge import eventbridge_envelope
 from lambdas.forwarder import episodes
 from lambdas.forwarder.enrichment import Place
@@ -102,6 +102,14 @@ def test_a_malformed_eventbridge_event_names_what_is_missing(change: Any, reason
 
 
 # --- identification ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("detection", CATALOGUE, ids=lambda d: d.id)
+def test_the_forwarders_cheap_fast_path_check_agrees_with_the_plan(detection: Any) -> None:
+    assert has_fast_path(detection) == decide(detection).enabled
+
+
+# --- the detection from the record (engine) ----------------------------------------------------------
 
 
 def test_the_engine_identifies_the_detection_from_the_record() -> None:
@@ -260,3 +268,18 @@ def test_the_detection_ids_of_the_catalogue_fit_the_dedup_key() -> None:
     event = parse_trail_event(envelope(guardduty_deleted()))
     assert len(episodes.fast_path_dedup_key(event, longest)) <= episodes.MAX_DEDUP_KEY
     assert get_detection("guardduty-disabled").resolve_policy == "manual"
+
+
+def test_a_bug_while_building_the_fast_path_page_still_pages() -> None:
+    import dataclasses
+
+    clock = Clock(60.0)
+    deps, posted, metrics = fast_deps(clock)
+    broken = dataclasses.replace(get_detection("guardduty-disabled"), controls=None)  # type: ignore[arg-type]
+    deps.fast_path_detections = (broken,)
+    assert forward_event(envelope(guardduty_deleted()), deps, clock) == {"outcomes": ["paged"]}
+    (page,) = posted
+    assert page["payload"]["class"] == "guardduty-disabled" and page["payload"]["severity"] == "critical"
+    problems = page["payload"]["custom_details"]["enrichment"]["problems"]
+    assert problems[0].startswith("building the page failed: TypeError")
+    assert metrics["EnrichmentFailures"] == 1
