@@ -25,6 +25,13 @@ evidence, applies suppressions and trims the event.
    burst (a burst is paced to one FilterLogEvents per second per container by design). Target: <= 3x.
    Tracing is off in this phase (no LAMBDA_TASK_ROOT in this process, no X-Ray daemon); timed separately
    with it on (segments sent over UDP to a closed loopback port), the difference was within the noise.
+4. Warm time per EventBridge event (the fast path, issue 11), in the same rounds: a StopLogging call (one
+   detection, cloudtrail-configuration-changes) as CloudTrail publishes it to EventBridge
+   (``eventbridge_envelope``), a fresh event id each round, handled by ours against the minimal forwarder's
+   EventBridge counterpart (``minimal_eventbridge_handler``: parse the event, POST a bare trigger). No search
+   is needed (the event is its own evidence). Target: <= 1.5x. Also timed: the minimal forwarder plus the
+   one conditional DynamoDB PutItem that keeping one alert per incident needs at the least
+   (``minimal_episode_handler``), so the cost of the episode table on this emulator is measured, not argued.
 3. The least an enriching forwarder can cost here, in the same rounds: the minimal forwarder plus the one
    FilterLogEvents search the issue requires (same request as ours, its own default client), and its ratio
    to the minimal forwarder. When that ratio alone exceeds the warm target, no forwarder that fetches the
@@ -58,12 +65,40 @@ def minimal_handler(event: dict[str, Any], context: object) -> None:
         _post_bare_trigger(json.loads(record["Sns"]["Message"]), details=None)
 
 
+def minimal_eventbridge_handler(event: dict[str, Any], context: object) -> None:
+    """The least a forwarder can do with a CloudTrail event from EventBridge: a bare trigger per event."""
+    detail = event["detail"]
+    _post_trigger(
+        summary=f"{detail['eventName']} by {detail['userIdentity'].get('type')} in {event['region']}",
+        source=event["source"],
+        dedup_key=f"eventbridge/{event['id']}",
+        details=None,
+    )
+
+
+def minimal_episode_handler(event: dict[str, Any], table: str) -> None:
+    """The minimal EventBridge forwarder plus one conditional PutItem (open the episode unless one is open):
+    the least a forwarder that keeps one PagerDuty alert per incident across both paths must add."""
+    detail = event["detail"]
+    key = f"episode/{detail['eventName']}/{event['account']}"
+    try:
+        _minimal_state["dynamodb"].put_item(
+            TableName=table,
+            Item={"pk": {"S": key}, "dedup_key": {"S": f"eventbridge/{event['id']}"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except _minimal_state["dynamodb"].exceptions.ConditionalCheckFailedException:
+        pass  # an episode is open: the trigger joins its alert (same key in a real forwarder)
+    minimal_eventbridge_handler(event, None)
+
+
 def minimal_enriching_init() -> None:
     """The minimal forwarder plus one CloudWatch Logs client: the least an enriching forwarder builds."""
     import boto3
 
     minimal_init()
     _minimal_state["logs"] = boto3.client("logs")
+    _minimal_state["dynamodb"] = boto3.client("dynamodb")
 
 
 def minimal_enriching_handler(event: dict[str, Any], search: dict[str, Any]) -> None:
@@ -79,17 +114,25 @@ def _post_bare_trigger(alarm: dict[str, Any], details: dict[str, Any] | None) ->
     if "key" not in _minimal_state:
         secret = _minimal_state["secrets"].get_secret_value(SecretId=os.environ["ROUTING_KEY_SECRET_NAME"])
         _minimal_state["key"] = secret["SecretString"]
-    payload: dict[str, Any] = {
-        "summary": f"{alarm['AlarmName']} is {alarm['NewStateValue']}"[:1024],
-        "source": alarm["AlarmArn"],
-        "severity": "critical",
-    }
+    _post_trigger(
+        summary=f"{alarm['AlarmName']} is {alarm['NewStateValue']}",
+        source=alarm["AlarmArn"],
+        dedup_key=f"{alarm['AlarmName']}/{alarm['StateChangeTime']}",
+        details=details,
+    )
+
+
+def _post_trigger(*, summary: str, source: str, dedup_key: str, details: dict[str, Any] | None) -> None:
+    if "key" not in _minimal_state:
+        secret = _minimal_state["secrets"].get_secret_value(SecretId=os.environ["ROUTING_KEY_SECRET_NAME"])
+        _minimal_state["key"] = secret["SecretString"]
+    payload: dict[str, Any] = {"summary": summary[:1024], "source": source[:255], "severity": "critical"}
     if details is not None:
         payload["custom_details"] = details
     body = {
         "routing_key": _minimal_state["key"],
         "event_action": "trigger",
-        "dedup_key": f"{alarm['AlarmName']}/{alarm['StateChangeTime']}"[:255],
+        "dedup_key": dedup_key[:255],
         "payload": payload,
     }
     request = urllib.request.Request(
@@ -131,11 +174,13 @@ def lambda_environment(task_root: str) -> dict[str, str]:
 
 IMPORT_TARGET = 2.0
 WARM_TARGET = 3.0
+EVENTBRIDGE_WARM_TARGET = 1.5
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import contextlib
+    import functools
     import statistics
     import subprocess
     import sys
@@ -145,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from demo.cdk_out import CloudAssemblyError
     from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
+    from detections.targets.eventbridge import eventbridge_envelope
     from lambdas.forwarder import environment as forwarder_env
+    from testkit.cloudtrail import api
     from testkit.lambda_context import FakeLambdaContext
     from testkit.moto_harness import (
         REPO_ROOT,
@@ -220,7 +267,24 @@ def main(argv: list[str] | None = None) -> int:
 
         # 2. warm time per alarm, in this process, alternating; 3. the least an enriching forwarder costs
         event = sns_event(alarm_message("root-account-usage"), message_id="bench")
-        warm: dict[str, list[float]] = {"ours": [], "minimal": [], "enriching": [], "floor": []}
+        warm: dict[str, list[float]] = {
+            "ours": [],
+            "minimal": [],
+            "enriching": [],
+            "floor": [],
+            "ours eventbridge": [],
+            "minimal eventbridge": [],
+            "minimal + episode": [],
+        }
+        eventbridge_results: list[object] = []
+        made_by: dict[str, list[Any]] = {name: [] for name in warm}  # PagerDuty requests per contender
+
+        def eventbridge_event(round_number: int) -> dict[str, Any]:
+            stop = api("StopLogging", "cloudtrail", request={"name": "bench-trail"}, region="us-east-1")
+            envelope = eventbridge_envelope({**stop, "eventID": f"bench-eventbridge-{round_number}"})
+            assert envelope is not None
+            return envelope
+
         with environment(env), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             forwarder = load_forwarder(code_root)
             minimal_enriching_init()
@@ -236,16 +300,35 @@ def main(argv: list[str] | None = None) -> int:
                 "enriching": lambda: minimal_enriching_handler(event, search),
                 "floor": floor_once,
             }
+
+            def ours_on(fresh: dict[str, Any]) -> None:
+                eventbridge_results.append(forwarder.lambda_handler(fresh, FakeLambdaContext()))
+
             for round_number in range(args.alarms + 3):
                 forwarder.PACER.reset()
+                fresh = eventbridge_event(round_number)
+                contenders["ours eventbridge"] = functools.partial(ours_on, fresh)
+                contenders["minimal eventbridge"] = functools.partial(
+                    minimal_eventbridge_handler, fresh, None
+                )
+                contenders["minimal + episode"] = functools.partial(
+                    minimal_episode_handler, fresh, env[forwarder_env.EPISODE_TABLE_NAME]
+                )
                 for name, run in contenders.items():
+                    before = len(pagerduty.requests)
                     started = time.perf_counter()
                     run()
                     elapsed = time.perf_counter() - started
+                    made_by[name].extend(pagerduty.requests[before:])
                     if round_number >= 3:  # warm-up: first calls open connections and fill caches
                         warm[name].append(elapsed)
         invalid = pagerduty.invalid_requests()
-        details = [e["payload"].get("custom_details") or {} for e in pagerduty.valid_events()]
+        details = [
+            r.event["payload"].get("custom_details") or {}
+            for name in ("ours", "enriching")
+            for r in made_by[name]
+            if r.valid and r.response_status == 202
+        ]
         ours_pages = [d for d in details if "evidence" in d]
         enriching_pages = [d for d in details if "events" in d]
         # Every contender must have done its work, or the times compare nothing.
@@ -259,6 +342,19 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"benchmark invalid: {len(invalid)} invalid requests, {len(ours_pages)} enriched pages, "
                 f"{len(enriching_pages)} minimal enriched pages"
+            )
+            return 1
+        # Ours must page every fresh EventBridge event, once (a first trigger or an update of the open alert).
+        eventbridge_triggers = [
+            r for r in made_by["ours eventbridge"] if r.valid and r.event.get("event_action") == "trigger"
+        ]
+        if (
+            len(eventbridge_triggers) != args.alarms + 3
+            or len(made_by["minimal eventbridge"]) != args.alarms + 3
+        ):
+            print(
+                f"benchmark invalid: ours sent {len(eventbridge_triggers)} triggers for {args.alarms + 3} "
+                f"EventBridge events (last result: {str(eventbridge_results[-1])[:300]})"
             )
             return 1
 
@@ -298,6 +394,19 @@ def main(argv: list[str] | None = None) -> int:
         WARM_TARGET,
         "" if reachable else "the target is below this floor",
     )
+    warm_ours_eb = statistics.median(warm["ours eventbridge"])
+    warm_min_eb = statistics.median(warm["minimal eventbridge"])
+    row("  warm time per EventBridge event", warm_ours_eb, warm_min_eb, EVENTBRIDGE_WARM_TARGET)
+    warm_episode = statistics.median(warm["minimal + episode"])
+    row(
+        "  minimal + one episode PutItem",
+        warm_episode,
+        warm_min_eb,
+        EVENTBRIDGE_WARM_TARGET,
+        "" if warm_episode / warm_min_eb <= EVENTBRIDGE_WARM_TARGET else "the target is below this floor",
+    )
+    print("against the minimal EventBridge forwarder with the one episode PutItem:")
+    row("  warm time per EventBridge event", warm_ours_eb, warm_episode)
     print("against the minimal forwarder that also fetches the evidence (one FilterLogEvents, no more):")
     row("  warm time per alarm", warm_ours, warm_enriching)
     floor = statistics.median(warm["floor"])

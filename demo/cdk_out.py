@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.alarm_evaluator import AlarmDefinition
+from detections.naming import detection_id_from_rule
 
 TRAIL_STACK_ID = "SecurityBaselineTrail"
 ALERTING_STACK_ID = "SecurityBaselineAlerting"
@@ -67,6 +68,17 @@ class FunctionDefinition:
 
 
 @dataclass(frozen=True)
+class FastPathRuleDefinition:
+    """An EventBridge rule of the alerting stack that targets the forwarder (the fast path)."""
+
+    logical_id: str
+    name: str
+    detection_id: str | None  # from the rule's name (detections.naming.fast_path_rule_name)
+    event_pattern: dict[str, Any]
+    state: str
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Everything the local stand-up needs, resolved to physical values."""
 
@@ -79,6 +91,8 @@ class Deployment:
     log_group_names: tuple[str, ...]
     # Alarms on AWS service metrics (Lambda errors, queue depth, trail silence...): listed, not simulated.
     unsimulated_alarms: tuple[AlarmDefinition, ...] = ()
+    # EventBridge rules targeting the forwarder (empty when the fast path is off).
+    fast_path_rules: tuple[FastPathRuleDefinition, ...] = ()
 
 
 @dataclass
@@ -383,6 +397,12 @@ class CloudAssembly:
         found = self._function_with_handler(handler)
         return self.function(*found) if found else None
 
+    def function_arn(self, handler: str) -> str:
+        found = self._function_with_handler(handler)
+        if found is None:
+            raise self._not_exactly_one_function(handler, 0)
+        return self.get_att(found[0], found[1], "Arn")
+
     def forwarder(self, handler: str) -> tuple[FunctionDefinition, tuple[str, ...]]:
         """The function whose Handler is ``handler`` and the ARNs of the topics it is subscribed to."""
         found = self._function_with_handler(handler)
@@ -399,6 +419,31 @@ class CloudAssembly:
         if not topics:
             raise CloudAssemblyError(f"the forwarder {function.function_name} is subscribed to no SNS topic")
         return function, tuple(topics)
+
+    def fast_path_rules(self, function_arn: str, name_prefix: str) -> tuple[FastPathRuleDefinition, ...]:
+        """The alerting stack's ``AWS::Events::Rule`` resources with the forwarder among their targets
+        (``name_prefix``: the deployment's name prefix, as the forwarder's ALARM_NAME_PREFIX carries it)."""
+        found = []
+        for stack, logical_id, resource in self.resources_of_type("AWS::Events::Rule"):
+            if stack.artifact_id != ALERTING_STACK_ID:
+                continue  # other regions' rules forward to the home bus; the home rules decide
+            properties = self.resolve(stack, resource["Properties"])
+            if not any(target.get("Arn") == function_arn for target in properties.get("Targets", [])):
+                continue
+            pattern = properties.get("EventPattern")
+            if not isinstance(pattern, dict):
+                raise CloudAssemblyError(f"{stack.artifact_id}/{logical_id}: EventPattern is no JSON object")
+            name = str(properties.get("Name") or self._generated_name(stack, logical_id))
+            found.append(
+                FastPathRuleDefinition(
+                    logical_id=logical_id,
+                    name=name,
+                    detection_id=detection_id_from_rule(name, name_prefix),
+                    event_pattern=pattern,
+                    state=str(properties.get("State", "ENABLED")),
+                )
+            )
+        return tuple(found)
 
     def log_group_names(self) -> tuple[str, ...]:
         return tuple(
@@ -433,5 +478,8 @@ def load_deployment(cdk_out: Path, *, account_id: str, region: str, forwarder_ha
         unsimulated_alarms=tuple(a for a in alarms if (a.namespace, a.metric_name) not in filter_metrics),
         forwarder=function,
         forwarder_topics=topics,
+        fast_path_rules=assembly.fast_path_rules(
+            assembly.function_arn(forwarder_handler), function.environment.get("ALARM_NAME_PREFIX", "")
+        ),
         log_group_names=assembly.log_group_names(),
     )

@@ -6,16 +6,29 @@ detection, every page's evidence is made only of records that match that detecti
 every matching record that reached the log group within its alarm's tolerated delivery delay is covered by
 a page (demo.time_to_page), and (for the built-in scenario) every detection the story is written to trigger
 was paged. Records later than the tolerated delay and not paged are reported as missed, not failed.
+With the fast path: every EventBridge event handed to the forwarder was handled and every delivered record
+was paged or accounted for, and no incident (an alarm episode of one detection, with the fast-path records
+it covers) produced more than one PagerDuty alert (testkit.pagerduty_receiver.incidents_with_several_alerts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from demo.pipeline import Delivery, RunResult
-from demo.time_to_page import EpisodePage, RecordOutcome, record_outcomes
+from demo.pipeline import Delivery, FastDelivery, RunResult
+from demo.time_to_page import (
+    PATH_ALARM,
+    PATH_FAST,
+    EpisodePage,
+    FastPage,
+    RecordOutcome,
+    fast_outcomes,
+    record_outcomes,
+)
+from testkit.pagerduty_receiver import incidents_with_several_alerts
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,7 @@ class Page:
 
     detection_id: str | None
     event: dict[str, Any]
-    delivery: Delivery | None
+    delivery: Delivery | FastDelivery | None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -49,7 +62,7 @@ class Page:
         return ids
 
 
-def delivery_outcomes(delivery: Delivery) -> list[str]:
+def delivery_outcomes(delivery: Delivery | FastDelivery) -> list[str]:
     """What the forwarder said it did ("paged", "suppressed", ...), from its return value."""
     result = delivery.attempts[-1].result if delivery.attempts else None
     outcomes = result.get("outcomes") if isinstance(result, dict) else None
@@ -57,8 +70,11 @@ def delivery_outcomes(delivery: Delivery) -> list[str]:
 
 
 def pages_of(result: RunResult) -> list[Page]:
+    """Accepted triggers from both paths, fast path first within the run's order of handling."""
     pages = []
-    for delivery in result.deliveries:
+    handled: list[Delivery | FastDelivery] = [*result.deliveries, *result.fast_deliveries]
+    handled.sort(key=lambda d: d.first_request)
+    for delivery in handled:
         for request in delivery.requests:
             if (
                 request.valid
@@ -69,7 +85,7 @@ def pages_of(result: RunResult) -> list[Page]:
     return pages
 
 
-def _accepted_trigger(delivery: Delivery) -> bool:
+def _accepted_trigger(delivery: Delivery | FastDelivery) -> bool:
     return any(
         r.valid and r.response_status == 202 and r.event.get("event_action") == "trigger"
         for r in delivery.requests
@@ -93,9 +109,91 @@ def episode_pages(result: RunResult) -> list[EpisodePage]:
     return pages
 
 
+def _alert_open(result: RunResult, detection: str, delivery: FastDelivery) -> bool:
+    """Whether an alert for ``detection`` was open when the forwarder handled ``delivery``."""
+    at = delivery.first_request
+    for alert in result.alerts.alerts:
+        if alert.detection != detection or not alert.requests or alert.requests[0] >= at:
+            continue
+        if not alert.resolved or alert.requests[-1] >= at:
+            return True
+    return False
+
+
+def _trigger_class(request: Any) -> str | None:
+    event = request.event if isinstance(request.event, dict) else {}
+    if not (request.valid and request.response_status == 202 and event.get("event_action") == "trigger"):
+        return None
+    payload = event.get("payload")
+    return str(payload.get("class")) if isinstance(payload, dict) and payload.get("class") else None
+
+
+def _fast_pages(result: RunResult) -> list[FastPage]:
+    """The forwarder pages every detection an EventBridge event matches, in whichever rule's invocation
+    comes first (the others are duplicates): a record is paged for a detection by the first accepted trigger
+    of that detection's class made while handling the record."""
+    paged_at: dict[tuple[str, str], datetime] = {}
+    for handled in result.fast_deliveries:
+        if not handled.succeeded:
+            continue
+        event_id = str(handled.fast.event.record.get("eventID"))
+        for request in handled.requests:
+            detection = _trigger_class(request)
+            if detection is not None:
+                paged_at.setdefault((event_id, detection), handled.handled_at)
+    by_event = {id(d.fast): d for d in result.fast_deliveries}
+    pages = []
+    for fast in result.fast_events:
+        delivery = by_event.get(id(fast))
+        key = (str(fast.event.record.get("eventID")), fast.detection_id)
+        # Handled without a trigger counts only when an alert for its detection was open at that moment
+        # (the forwarder joined the incident); a forwarder that drops the event is caught as "missed".
+        joined = (
+            delivery is not None and delivery.succeeded and _alert_open(result, fast.detection_id, delivery)
+        )
+        pages.append(
+            FastPage(
+                fast.event,
+                fast.detection_id,
+                delivered=fast.arrival is not None,
+                joined_open_alert=joined,
+                paged_at=paged_at.get(key),
+                suppressed=delivery is not None and "suppressed" in delivery_outcomes(delivery),
+            )
+        )
+    return pages
+
+
 def outcomes_of(result: RunResult) -> list[RecordOutcome]:
+    """Per path: the alarm path's outcome of every matching record, then the fast path's."""
     transitions = [t for step in result.steps for t in step.transitions]
-    return record_outcomes(result.matched, result.alarms, transitions, episode_pages(result))
+    alarm = record_outcomes(result.matched, result.alarms, transitions, episode_pages(result))
+    return alarm + fast_outcomes(_fast_pages(result))
+
+
+def incidents(result: RunResult, outcomes: Sequence[RecordOutcome]) -> dict[str, list[int]]:
+    """Incident name -> the PagerDuty requests (indexes) made for it. An incident is one ALARM episode of a
+    detection's alarm: the requests of the notification that raised it and of the fast-path events of the
+    records that episode covers. A fast-path record no episode covers is an incident of its own."""
+    by_transition = {id(d.transition): d for d in result.deliveries}
+    episode_of: dict[tuple[str, str], str] = {}
+    found: dict[str, list[int]] = {}
+    for outcome in outcomes:
+        if outcome.path != PATH_ALARM or outcome.episode is None:
+            continue
+        raised = outcome.episode.raised
+        name = f"{outcome.detection} episode raised {raised.at:%H:%M}"
+        episode_of[(outcome.detection, str(outcome.event.record.get("eventID")))] = name
+        delivery = by_transition.get(id(raised))
+        found.setdefault(name, list(delivery.request_indexes) if delivery else [])
+    for fast in result.fast_deliveries:
+        event_id = str(fast.fast.event.record.get("eventID"))
+        # One event may page several detections (each its own incident): a request belongs to its class's.
+        for index, request in zip(fast.request_indexes, fast.requests, strict=True):
+            detection = _trigger_class(request) or fast.fast.detection_id
+            name = episode_of.get((detection, event_id), f"{detection} record {event_id} (fast path only)")
+            found.setdefault(name, []).append(index)
+    return found
 
 
 def check_run(
@@ -127,6 +225,13 @@ def check_run(
             ]
             if not triggers and "suppressed" not in delivery_outcomes(delivery):
                 problems.append(f"{alarm} went to ALARM but no valid PagerDuty trigger was sent")
+    for fast in result.fast_deliveries:
+        if not fast.succeeded:
+            last = fast.attempts[-1].error if fast.attempts else None
+            problems.append(
+                f"forwarder failed on the EventBridge event {fast.fast.event.record.get('eventID')} "
+                f"({fast.fast.detection_id}) after {len(fast.attempts)} attempt(s): {last}"
+            )
     for letter in result.dead_letters:
         problems.append(f"dead-lettered by the forwarder: {str(letter)[:300]}")
 
@@ -151,8 +256,19 @@ def check_run(
                 f"page for {detection} counts {count} events but only {matching} records match its filter"
             )
 
-    for outcome in outcomes_of(result):
-        if outcome.coverage == "missed" and outcome.within_tolerance:
+    outcomes = outcomes_of(result)
+    for name, alerts in incidents_with_several_alerts(result.alerts, incidents(result, outcomes)).items():
+        problems.append(
+            f"incident {name} produced {len(alerts)} PagerDuty alerts (one expected): "
+            + ", ".join(f"#{a.number} {a.dedup_key}" for a in alerts)
+        )
+    for outcome in outcomes:
+        if outcome.coverage == "missed" and outcome.path == PATH_FAST:
+            problems.append(
+                f"record {outcome.event.record.get('eventID')} ({outcome.event.record.get('eventName')}) "
+                f"reached the forwarder through the fast path ({outcome.detection}) but no page covers it"
+            )
+        elif outcome.coverage == "missed" and outcome.within_tolerance:
             problems.append(
                 f"record {outcome.event.record.get('eventID')} ({outcome.event.record.get('eventName')}) "
                 f"matched {outcome.detection} and reached the log group {outcome.event.delay} after its "

@@ -19,9 +19,15 @@ from demo import scenario as builtin
 from demo.cdk_out import CloudAssemblyError, Deployment, load_deployment
 from demo.checks import check_run, outcomes_of, pages_of
 from demo.delivery_delay import DEFAULT_MODEL, DEFAULT_SEED, DelayModel, DelayModelError, parse_delay_model
+from demo.eventbridge_delivery import (
+    DEFAULT_EVENTBRIDGE_MODEL,
+    EventBridgeModel,
+    EventBridgeModelError,
+    parse_eventbridge_model,
+)
 from demo.events_input import dominant, place_in_ingestion_window, read_event_files
 from demo.pipeline import RunResult, run_pipeline, write_requests
-from demo.report import pages_section, timeline_lines
+from demo.report import alert_lines, pages_section, timeline_lines
 from demo.synth_summary import SummaryError, summarize
 from demo.time_to_page import summarize as summarize_time_to_page
 from demo.time_to_page import summary_lines
@@ -107,6 +113,7 @@ def run_demo(
     colour: bool = False,
     delay_model: DelayModel | None = None,
     seed: int = DEFAULT_SEED,
+    eventbridge_model: EventBridgeModel | None = None,
 ) -> tuple[int, RunResult, list[str]]:
     """Replay ``demo_input`` through the pipeline deployed from ``cdk_out``: (exit code, result, problems)."""
     deployment = load_deployment(
@@ -117,7 +124,12 @@ def run_demo(
     out(
         f"Deployed pipeline read from {cdk_out}: {len(deployment.metric_filters)} metric filters, "
         f"{len(deployment.alarms)} alarms, forwarder {deployment.forwarder.handler} "
-        f"({deployment.forwarder.runtime}, asset {deployment.forwarder.asset_dir.name})"
+        f"({deployment.forwarder.runtime}, asset {deployment.forwarder.asset_dir.name}); "
+        + (
+            f"fast path: {len(deployment.fast_path_rules)} EventBridge rules targeting the forwarder"
+            if deployment.fast_path_rules
+            else "fast path off (no EventBridge rule targets the forwarder)"
+        )
     )
     if deployment.unsimulated_alarms:
         names = ", ".join(a.name.removeprefix(prefix) for a in deployment.unsimulated_alarms)
@@ -133,13 +145,20 @@ def run_demo(
         account_alias=demo_input.account_alias,
         delay_model=delay_model,
         seed=seed,
+        eventbridge_model=eventbridge_model,
     )
     elapsed = time.monotonic() - started
 
     out("")
     out(
         f"Timeline (simulated; times UTC; CloudTrail delivery delay model {result.delay_model}: "
-        "a simulation, see demo/delivery_delay.py)"
+        "a simulation, see demo/delivery_delay.py"
+        + (
+            f"; EventBridge delivery model {result.eventbridge_model}: an assumption, AWS publishes no "
+            "latency for it, see demo/eventbridge_delivery.py)"
+            if deployment.fast_path_rules
+            else ")"
+        )
     )
     for line in timeline_lines(result, prefix):
         out(line)
@@ -148,6 +167,13 @@ def run_demo(
     out("")
     out(f"Pages at the local PagerDuty ({len(pages)} triggers, {len(result.requests)} requests in all)")
     for line in pages_section(pages, colour=colour):
+        out(line)
+    out("")
+    out(
+        f"Alerts at the local PagerDuty ({len(result.alerts.alerts)} alerts from {len(result.requests)} "
+        "requests; events grouped by dedup_key: first trigger opens, later triggers update, resolve closes)"
+    )
+    for line in alert_lines(result.alerts):
         out(line)
 
     jsonl = write_requests(result.requests, output_dir / "pagerduty-events.jsonl")
@@ -158,7 +184,9 @@ def run_demo(
     )
     outcomes = outcomes_of(result)
     out("")
-    out("Time to page per matching record (API call -> PagerDuty accepted the page; simulated clock)")
+    out(
+        "Time to page per matching record and path (API call -> PagerDuty accepted the page; simulated clock)"
+    )
     for line in summary_lines(summarize_time_to_page(outcomes)):
         out("  " + line)
     for outcome in outcomes:
@@ -219,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
         "published CloudTrail delivery figures), 'fixed:N' (every record N minutes late) or 'none'",
     )
     parser.add_argument(
+        "--eventbridge-delay",
+        default=DEFAULT_EVENTBRIDGE_MODEL,
+        metavar="MODEL",
+        help="CloudTrail -> EventBridge delivery model (an assumption: AWS publishes no latency, delivery is "
+        "best effort): 'assumed' (default, seconds, rare losses), 'fixed:N' (N seconds) or 'none'",
+    )
+    parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"seed of the delay model (default {DEFAULT_SEED})"
     )
     parser.add_argument(
@@ -235,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         delay_model = parse_delay_model(args.delivery_delay)
-    except DelayModelError as error:
+        eventbridge_model = parse_eventbridge_model(args.eventbridge_delay)
+    except (DelayModelError, EventBridgeModelError) as error:
         parser.error(str(error))
     now = datetime.now(UTC)
     if args.write_scenario:
@@ -259,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             colour=sys.stdout.isatty(),
             delay_model=delay_model,
             seed=args.seed,
+            eventbridge_model=eventbridge_model,
         )
     except subprocess.CalledProcessError as error:
         print(f"error: cdk synth failed (exit {error.returncode}); its messages are above", file=sys.stderr)

@@ -1,6 +1,8 @@
 """The local stand-up: the synthesized pipeline on loopback, driven through simulated time.
 
-    CloudTrail records ──> delivery delay (demo.delivery_delay, seeded) ──> moto CloudWatch Logs
+    CloudTrail records ──> EventBridge (demo.fast_path: the synthesized rules' patterns judged by moto, delay
+           │               or loss from demo.eventbridge_delivery) ──> forwarder asset, per matching rule
+           ├─> delivery delay (demo.delivery_delay, seeded) ──> moto CloudWatch Logs
            │               (log group from the template; each record put when it arrives, stamped eventTime)
            └─> metric filters (patterns from the template, our engine) ─> per-minute datapoints
                  └─> alarms (settings from the template, demo.alarm_evaluator) ─> state transitions
@@ -25,11 +27,13 @@ from urllib.parse import urlparse
 from demo.alarm_evaluator import AlarmDefinition, Transition
 from demo.cdk_out import Deployment
 from demo.delivery_delay import DEFAULT_MODEL, DEFAULT_SEED, DelayModel, delay_events, parse_delay_model
+from demo.eventbridge_delivery import DEFAULT_EVENTBRIDGE_MODEL, EventBridgeModel, parse_eventbridge_model
+from demo.fast_path import FastPathEvent, fast_path_events
 from demo.lambda_runtime import Invocation, LambdaProcess
 from demo.notifications import alarm_message, sns_lambda_event, sns_subject
 from demo.simulation import LogEvent, MinuteStep, Simulation, compile_filters, simulated_window, to_log_events
 from testkit.moto_harness import MotoHarness
-from testkit.pagerduty_receiver import PagerDutyReceiver, RecordedRequest
+from testkit.pagerduty_receiver import AlertView, PagerDutyReceiver, RecordedRequest, account_alerts
 
 # A made-up integration key in PagerDuty's format (32 alphanumerics); it only ever reaches the local receiver.
 DEMO_ROUTING_KEY = "LocalDemoRoutingKeyNotARealOne00"
@@ -46,16 +50,48 @@ class Delivery:
     sns_event: dict[str, Any]
     attempts: tuple[Invocation, ...]
     requests: tuple[RecordedRequest, ...]  # PagerDuty requests made while handling it
+    first_request: int = 0  # index of the first of ``requests`` in the receiver's log
 
     @property
     def succeeded(self) -> bool:
         return bool(self.attempts) and self.attempts[-1].ok
 
     @property
+    def request_indexes(self) -> range:
+        return range(self.first_request, self.first_request + len(self.requests))
+
+    @property
     def handled_at(self) -> datetime:
         """Simulated time the last attempt ran: Lambda retries after about 1 and then 2 more minutes."""
-        retries = len(self.attempts) - 1
-        return self.transition.at + timedelta(seconds=LAMBDA_RETRY_SECONDS * retries * (retries + 1) // 2)
+        return _after_retries(self.transition.at, len(self.attempts))
+
+
+def _after_retries(first_attempt: datetime, attempts: int) -> datetime:
+    retries = attempts - 1
+    return first_attempt + timedelta(seconds=LAMBDA_RETRY_SECONDS * retries * (retries + 1) // 2)
+
+
+@dataclass(frozen=True)
+class FastDelivery:
+    """One EventBridge event handed to the forwarder (async, with Lambda's retries), and what came of it."""
+
+    fast: FastPathEvent
+    arrival: datetime
+    attempts: tuple[Invocation, ...]
+    requests: tuple[RecordedRequest, ...]
+    first_request: int
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.attempts) and self.attempts[-1].ok
+
+    @property
+    def request_indexes(self) -> range:
+        return range(self.first_request, self.first_request + len(self.requests))
+
+    @property
+    def handled_at(self) -> datetime:
+        return _after_retries(self.arrival, len(self.attempts))
 
 
 @dataclass(frozen=True)
@@ -77,6 +113,10 @@ class RunResult:
     events: list[LogEvent] = field(default_factory=list)
     alarms: list[AlarmDefinition] = field(default_factory=list)
     delay_model: str = "none"
+    fast_events: list[FastPathEvent] = field(default_factory=list)  # matched by a fast-path rule (or lost)
+    fast_deliveries: list[FastDelivery] = field(default_factory=list)
+    eventbridge_model: str = "none"
+    alerts: AlertView = field(default_factory=lambda: account_alerts([]))
     forwarder_log: Path | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -123,14 +163,17 @@ def run_pipeline(
     on_step: Callable[[MinuteStep], None] | None = None,
     delay_model: DelayModel | None = None,
     seed: int = DEFAULT_SEED,
+    eventbridge_model: EventBridgeModel | None = None,
 ) -> RunResult:
     """Replay ``records`` through the deployed pipeline; every PagerDuty request ends up in the result.
 
     ``window`` is the simulated span (default: from the first record until every alarm has settled after
     the last one); it is widened, never narrowed, to what the records and alarms need. Each record reaches
     the log group after a delay drawn from ``delay_model`` (default: the published-figures model) with
-    ``seed``.
+    ``seed``. Records matching a fast-path rule reach the forwarder through EventBridge after a delay (or
+    never) drawn from ``eventbridge_model`` (default: the assumed model) with the same ``seed``.
     """
+    fast_model = eventbridge_model or parse_eventbridge_model(DEFAULT_EVENTBRIDGE_MODEL)
     model = delay_model if delay_model is not None else parse_delay_model(DEFAULT_MODEL)
     events = delay_events(to_log_events(records), model, seed)
     start, end = simulated_window(events, deployment.alarms)
@@ -142,6 +185,7 @@ def run_pipeline(
         events=events,
         alarms=list(deployment.alarms),
         delay_model=f"{model.name} (seed {seed})",
+        eventbridge_model=f"{fast_model.name} (seed {seed})",
         start=start,
         end=end,
     )
@@ -155,6 +199,9 @@ def run_pipeline(
         raise ValueError(f"the forwarder's environment in the template lacks {', '.join(missing)}")
 
     with MotoHarness(region=deployment.region) as aws, PagerDutyReceiver() as receiver:
+        # First: moto's EventBridge judges the synthesized patterns (it resets moto; the rest comes after).
+        result.fast_events = fast_path_events(events, deployment.fast_path_rules, fast_model, seed, aws)
+        pending_fast = [f for f in result.fast_events if f.arrival is not None]
         aws.reset()  # moto's backends are process-wide: start from an empty account even on a second run
         logs = aws.client("logs")
         log_group = env["TRAIL_LOG_GROUP_NAME"]
@@ -199,7 +246,21 @@ def run_pipeline(
             log_path=result.forwarder_log,
         ) as forwarder:
             last_invocation_at = start
+
+            def deliver_fast_until(moment: datetime | None) -> None:
+                nonlocal last_invocation_at
+                while pending_fast and (moment is None or (pending_fast[0].arrival or moment) < moment):
+                    fast = pending_fast.pop(0)
+                    assert fast.arrival is not None
+                    frozen = max(0.0, (fast.arrival - last_invocation_at).total_seconds())
+                    result.fast_deliveries.append(
+                        _deliver_fast(fast, fast.arrival, forwarder, receiver, frozen)
+                    )
+                    last_invocation_at = max(last_invocation_at, fast.arrival)
+
             for step in simulation.run(start, end):
+                # EventBridge invokes within seconds: before the alarms evaluate at the minute's end.
+                deliver_fast_until(step.end)
                 if step.events:
                     _put_events(logs, log_group, stream, step.events)
                 for transition in step.transitions:
@@ -212,7 +273,7 @@ def run_pipeline(
                         if action not in deployment.forwarder_topics:
                             result.other_notifications.append(OtherNotification(transition, action))
                             continue
-                        frozen = (transition.at - last_invocation_at).total_seconds()
+                        frozen = max(0.0, (transition.at - last_invocation_at).total_seconds())
                         result.deliveries.append(
                             _deliver(
                                 transition, action, deployment, forwarder, receiver, configured_at, frozen
@@ -222,7 +283,9 @@ def run_pipeline(
                 result.steps.append(step)
                 if on_step is not None:
                     on_step(step)
+            deliver_fast_until(None)
         result.requests = list(receiver.requests)
+        result.alerts = account_alerts(result.requests)
         result.dead_letters = aws.drain_queue(queue_url)
     return result
 
@@ -258,7 +321,29 @@ def _deliver(
         attempts.append(invocation)
         if invocation.ok:
             break
-    return Delivery(transition, topic_arn, event, tuple(attempts), tuple(receiver.requests[before:]))
+    return Delivery(transition, topic_arn, event, tuple(attempts), tuple(receiver.requests[before:]), before)
+
+
+def _deliver_fast(
+    fast: FastPathEvent,
+    arrival: datetime,
+    forwarder: LambdaProcess,
+    receiver: PagerDutyReceiver,
+    frozen_seconds: float,
+) -> FastDelivery:
+    """EventBridge invokes the forwarder asynchronously with the event as CloudTrail published it; Lambda
+    retries a failed asynchronous invocation twice, as for SNS (EventBridge's own retry policy covers only
+    failures to invoke, which do not happen here)."""
+    before = len(receiver.requests)
+    attempts: list[Invocation] = []
+    for attempt in range(LAMBDA_ASYNC_ATTEMPTS):
+        invocation = forwarder.invoke(
+            fast.envelope, frozen_seconds=frozen_seconds if attempt == 0 else 60.0 * attempt
+        )
+        attempts.append(invocation)
+        if invocation.ok:
+            break
+    return FastDelivery(fast, arrival, tuple(attempts), tuple(receiver.requests[before:]), before)
 
 
 def write_requests(requests: Sequence[RecordedRequest], path: Path) -> Path:

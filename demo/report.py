@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from demo.checks import Page, delivery_outcomes
-from demo.pipeline import Delivery, RunResult
+from demo.pipeline import Delivery, FastDelivery, RunResult
+from testkit.pagerduty_receiver import AlertView
 
 SEVERITY_LABELS = {"critical": "CRITICAL", "error": "ERROR", "warning": "WARNING", "info": "INFO"}
 _COLOURS = {"critical": "\033[1;31m", "error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -18,19 +19,30 @@ def _clock(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
-def _outcome(delivery: Delivery) -> str:
+def _alert_note(alerts: AlertView | None, index: int) -> str:
+    action = alerts.actions[index] if alerts is not None and index < len(alerts.actions) else None
+    if action is None:
+        return ""
+    alert, done = action
+    return f", {done} alert #{alert.number}" if alert is not None else f", {done}"
+
+
+def _outcome(delivery: Delivery | FastDelivery, alerts: AlertView | None = None) -> str:
     if not delivery.succeeded:
         error = delivery.attempts[-1].error if delivery.attempts else {}
         return f"forwarder FAILED after {len(delivery.attempts)} attempt(s): {error}"
     if not delivery.requests:
         return f"no PagerDuty request (forwarder outcome: {', '.join(delivery_outcomes(delivery)) or '?'})"
     parts = []
-    for request in delivery.requests:
+    for index, request in zip(delivery.request_indexes, delivery.requests, strict=True):
         event = request.event if isinstance(request.event, dict) else {}
         action = event.get("event_action", "?")
         severity = event.get("payload", {}).get("severity")
         label = f"{action} ({severity})" if severity else action
-        parts.append(f"PagerDuty {label} -> {request.response_status}{'' if request.valid else ' INVALID'}")
+        parts.append(
+            f"PagerDuty {label} -> {request.response_status}{'' if request.valid else ' INVALID'}"
+            + _alert_note(alerts, index)
+        )
     return "; ".join(parts)
 
 
@@ -44,6 +56,10 @@ def timeline_lines(result: RunResult, alarm_name_prefix: str) -> list[str]:
     for note in result.other_notifications:
         others.setdefault(id(note.transition), []).append(note.action)
 
+    fast_by_minute: dict[datetime, list[FastDelivery]] = {}
+    for fast in result.fast_deliveries:
+        minute = fast.arrival.replace(second=0, microsecond=0)
+        fast_by_minute.setdefault(minute, []).append(fast)
     lines = [
         f"{'time':>6}  {'arrived':>7}  records reaching the log group that minute (their delay after "
         "eventTime); detections they match (records); >> alarm state changes at the minute's end"
@@ -59,13 +75,22 @@ def timeline_lines(result: RunResult, alarm_name_prefix: str) -> list[str]:
             next_busy = next((later for later in steps[index:] if later.events), None)
             until = f"until {_clock(next_busy.start)}" if next_busy else "until the end"
             lines.append(f"{_clock(step.start):>6}  {0:>7}  (no records delivered {until})")
+        for fast in fast_by_minute.get(step.start, []):
+            record = fast.fast.event.record
+            called = fast.fast.event.timestamp
+            lines.append(
+                f"{fast.arrival:%H:%M:%S}  {'':>5}  >> EventBridge rule {fast.fast.detection_id}: "
+                f"{record.get('eventName')} {record.get('eventID')} (API call {called:%H:%M:%S}, "
+                f"delivered {(fast.arrival - called).total_seconds():.1f} s later)"
+            )
+            lines.append(f"{'':>6}  {'':>7}       EventBridge -> forwarder: {_outcome(fast, result.alerts)}")
         for transition in step.transitions:
             name = transition.alarm.name.removeprefix(alarm_name_prefix)
             change = f"{transition.old_state} -> {transition.new_state}"
             quiet = "" if transition.actions else f"  (no {transition.new_state} action: nothing is sent)"
             lines.append(f"{_clock(transition.at):>6}  {'':>7}  >> alarm {name}: {change}{quiet}")
             for delivery in by_transition.get(id(transition), []):
-                lines.append(f"{'':>6}  {'':>7}       SNS -> forwarder: {_outcome(delivery)}")
+                lines.append(f"{'':>6}  {'':>7}       SNS -> forwarder: {_outcome(delivery, result.alerts)}")
             for action in others.get(id(transition), []):
                 lines.append(
                     f"{'':>6}  {'':>7}       SNS -> {action.rsplit(':', 1)[-1]} (not the forwarder's topic)"
@@ -133,6 +158,18 @@ def page_lines(page: Page, *, colour: bool = False) -> list[str]:
     extra_links = len(page.event.get("links", [])) - 4
     if extra_links > 0:
         lines.append(f"    link:     ... and {extra_links} more CloudTrail event link(s)")
+    return lines
+
+
+def alert_lines(alerts: AlertView) -> list[str]:
+    """Each PagerDuty alert (what the responder sees), with how many events landed on it."""
+    lines = []
+    for alert in alerts.alerts:
+        state = "resolved" if alert.resolved else "open"
+        lines.append(
+            f"  alert #{alert.number} [{state}] {alert.detection or '?'}: {alert.triggers} trigger(s)"
+            f"  dedup_key {alert.dedup_key}"
+        )
     return lines
 
 

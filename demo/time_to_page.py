@@ -15,7 +15,11 @@ Definitions (issue 10):
 * A record not covered is **missed**. Missed within the alarm's tolerated delay is a defect (the demo
   fails); missed with a longer delay is the documented limit and is reported, never hidden.
 
-Only the alarm path exists today; ``PATH_ALARM`` names it so a later fast path adds its own rows.
+The fast path (issue 11, ``PATH_FAST``): each record a fast-path rule matched is **raised** when the
+forwarder's handling of its EventBridge event got a trigger accepted (time to page: accepted minus eventTime),
+**suppressed** when the forwarder says so, **open episode** when it was handled without a new trigger (its
+incident's alert was already open), **lost** when EventBridge never delivered it (best effort; the alarm
+path is the backstop), and **missed** otherwise (a defect: delivered, not paged).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from demo.simulation import LogEvent
 from detections.alarm_window import tolerated_delay_seconds
 
 PATH_ALARM = "metric filter -> alarm"
-Coverage = Literal["raised", "open episode", "suppressed", "missed"]
+PATH_FAST = "EventBridge fast path"
+Coverage = Literal["raised", "open episode", "suppressed", "missed", "lost"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class RecordOutcome:
     tolerated: timedelta
     coverage: Coverage
     paged_at: datetime | None = None
+    episode: Episode | None = None  # the alarm episode that covers the record (alarm path)
 
     @property
     def within_tolerance(self) -> bool:
@@ -118,7 +124,9 @@ def _outcome(event: LogEvent, alarm: AlarmDefinition, alarm_episodes: Sequence[E
         else:
             continue
         if kind == "suppressed" or episode.paged_at is not None:
-            return RecordOutcome(PATH_ALARM, alarm.metric_name, event, tolerated, kind, episode.paged_at)
+            return RecordOutcome(
+                PATH_ALARM, alarm.metric_name, event, tolerated, kind, episode.paged_at, episode
+            )
     return RecordOutcome(PATH_ALARM, alarm.metric_name, event, tolerated, "missed")
 
 
@@ -137,6 +145,39 @@ def record_outcomes(
     return outcomes
 
 
+@dataclass(frozen=True)
+class FastPage:
+    """What came of one record on the fast path (one matching rule)."""
+
+    event: LogEvent
+    detection: str
+    delivered: bool
+    joined_open_alert: bool  # handled while an alert for its detection was open (no new trigger needed)
+    paged_at: datetime | None  # PagerDuty accepted a trigger while handling it
+    suppressed: bool = False
+
+
+def fast_outcomes(pages: Sequence[FastPage]) -> list[RecordOutcome]:
+    """One outcome per (record, fast-path rule); any delivered record not paged or accounted for is missed."""
+    outcomes = []
+    for page in pages:
+        kind: Coverage
+        if not page.delivered:
+            kind = "lost"
+        elif page.paged_at is not None:
+            kind = "raised"
+        elif page.suppressed:
+            kind = "suppressed"
+        elif page.joined_open_alert:
+            kind = "open episode"
+        else:
+            kind = "missed"
+        outcomes.append(
+            RecordOutcome(PATH_FAST, page.detection, page.event, timedelta.max, kind, page.paged_at)
+        )
+    return outcomes
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile (the value at rank ceil(fraction * n)); ``values`` non-empty."""
     ordered = sorted(values)
@@ -152,6 +193,7 @@ class PathSummary:
     suppressed: int
     missed_within_tolerance: int
     missed_beyond_tolerance: int
+    lost: int
     p50_seconds: float | None
     p95_seconds: float | None
     max_seconds: float | None
@@ -172,6 +214,7 @@ def summarize(outcomes: Sequence[RecordOutcome]) -> list[PathSummary]:
                 suppressed=sum(o.coverage == "suppressed" for o in mine),
                 missed_within_tolerance=sum(o.within_tolerance for o in missed),
                 missed_beyond_tolerance=sum(not o.within_tolerance for o in missed),
+                lost=sum(o.coverage == "lost" for o in mine),
                 p50_seconds=percentile(times, 0.5) if times else None,
                 p95_seconds=percentile(times, 0.95) if times else None,
                 max_seconds=max(times) if times else None,
@@ -180,20 +223,23 @@ def summarize(outcomes: Sequence[RecordOutcome]) -> list[PathSummary]:
     return rows
 
 
-def _minutes(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def summary_lines(rows: Sequence[PathSummary]) -> list[str]:
     lines = [
         f"{'path':<24} {'records':>7} {'paged':>5} {'in open':>7} {'p50':>9} {'p95':>9} {'max':>9} "
-        f"{'missed':>6} {'(beyond tolerated delay)':>24}"
+        f"{'missed':>6} {'(beyond tolerated delay)':>24} {'lost':>4}"
     ]
     for row in rows:
         lines.append(
             f"{row.path:<24} {row.records:>7} {row.raised:>5} {row.in_open_episode:>7} "
-            f"{_minutes(row.p50_seconds):>9} {_minutes(row.p95_seconds):>9} {_minutes(row.max_seconds):>9} "
+            f"{_duration(row.p50_seconds):>9} {_duration(row.p95_seconds):>9} "
+            f"{_duration(row.max_seconds):>9} "
             f"{row.missed_within_tolerance + row.missed_beyond_tolerance:>6} "
-            f"{row.missed_beyond_tolerance:>24}"
+            f"{row.missed_beyond_tolerance:>24} {row.lost:>4}"
         )
     return lines

@@ -3,6 +3,9 @@
 * ``POST /v2/enqueue``: the body is checked against our own schema (``pagerduty_events_v2.schema.json``)
   and the 512 KB event limit; valid events get PagerDuty's 202 response shape, invalid ones a 400 with the
   errors. Every request, valid or not, is recorded for assertions.
+* Alerts, not only requests: ``receiver.alerts()`` groups the accepted events by ``dedup_key`` as PagerDuty
+  does (first trigger opens an alert, later triggers update it, resolve closes it; ``account_alerts``), and
+  ``incidents_with_several_alerts`` finds an incident that reached the responder as two alerts.
 * Scripted faults: ``receiver.script(Respond(429), Respond(500), Hang(2.0), Disconnect())`` queues responses
   that are served, in order, before normal processing resumes (to model PagerDuty being throttled, down,
   slow or unreachable).
@@ -22,11 +25,11 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -158,6 +161,11 @@ class PagerDutyReceiver:
         with self._lock:
             return [r.event for r in self.requests if r.valid and r.response_status == 202]
 
+    def alerts(self) -> AlertView:
+        """The alerts PagerDuty would show for the requests so far (see ``account_alerts``)."""
+        with self._lock:
+            return account_alerts(list(self.requests))
+
     def invalid_requests(self) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if not r.valid]
@@ -274,3 +282,97 @@ def _error_body(status: int) -> dict[str, Any]:
     if status >= 500:
         return {"status": "internal error", "message": "Internal server error"}
     return {"status": "invalid event", "message": "Event object is invalid", "errors": [f"scripted {status}"]}
+
+
+# --- alerts, as PagerDuty groups events into them ---------------------------------------------------------
+
+AlertAction = Literal["opened", "updated", "resolved", "acknowledged", "no open alert"]
+
+
+@dataclass
+class Alert:
+    """A PagerDuty alert: opened by a trigger, updated by later triggers with its key, closed by a resolve."""
+
+    number: int
+    dedup_key: str
+    detection: str | None  # payload.class of the trigger that opened it
+    summary: str
+    requests: list[int] = field(default_factory=list)  # indexes (in the request log) of events applied to it
+    resolved: bool = False
+
+    @property
+    def triggers(self) -> int:
+        return len(self.requests) - (1 if self.resolved else 0)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """The alerts a request log produced, and for each request what it did (None: PagerDuty refused it)."""
+
+    alerts: tuple[Alert, ...]
+    actions: tuple[tuple[Alert | None, AlertAction] | None, ...]
+
+    def alert_of(self, index: int) -> Alert | None:
+        action = self.actions[index]
+        return action[0] if action else None
+
+
+def account_alerts(requests: Sequence[RecordedRequest]) -> AlertView:
+    """Replay accepted events (valid, 202) as PagerDuty's Events API v2 documents dedup_key grouping: a
+    trigger whose key names an open alert updates it; otherwise (no key, unknown key, or the key's alert
+    resolved) it opens a new alert; a resolve closes the open alert with its key; acknowledge keeps it
+    open."""
+    alerts: list[Alert] = []
+    open_by_key: dict[str, Alert] = {}
+    actions: list[tuple[Alert | None, AlertAction] | None] = []
+    for index, request in enumerate(requests):
+        event = request.event
+        if not (request.valid and request.response_status == 202 and isinstance(event, dict)):
+            actions.append(None)
+            continue
+        key = event.get("dedup_key")
+        current = open_by_key.get(key) if isinstance(key, str) else None
+        action = event.get("event_action")
+        if action == "trigger":
+            if current is None:
+                payload = event.get("payload", {})
+                current = Alert(
+                    number=len(alerts) + 1,
+                    dedup_key=key if isinstance(key, str) else f"generated-{index}",
+                    detection=payload.get("class"),
+                    summary=str(payload.get("summary", "")),
+                )
+                alerts.append(current)
+                open_by_key[current.dedup_key] = current
+                done: AlertAction = "opened"
+            else:
+                done = "updated"
+        elif current is None:
+            actions.append((None, "no open alert"))
+            continue
+        elif action == "resolve":
+            current.resolved = True
+            del open_by_key[current.dedup_key]
+            done = "resolved"
+        else:
+            done = "acknowledged"
+        current.requests.append(index)
+        actions.append((current, done))
+    return AlertView(tuple(alerts), tuple(actions))
+
+
+def incidents_with_several_alerts(
+    view: AlertView, incidents: Mapping[str, Iterable[int]]
+) -> dict[str, list[Alert]]:
+    """Incident name -> its alerts, for each incident whose requests (indexes) opened or updated more than one
+    alert: the same incident reached the responder twice."""
+    found: dict[str, list[Alert]] = {}
+    for name, indexes in incidents.items():
+        distinct: dict[int, Alert] = {}
+        for index in indexes:
+            action = view.actions[index]
+            if action is not None and action[0] is not None and action[1] in ("opened", "updated"):
+                distinct[action[0].number] = action[0]
+        if len(distinct) > 1:
+            found[name] = sorted(distinct.values(), key=lambda alert: alert.number)
+    return found

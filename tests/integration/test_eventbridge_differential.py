@@ -25,10 +25,11 @@ from detections.targets.eventbridge import (
     eventbridge_envelope,
     forwarding_patterns,
 )
+from testkit.eventbridge import MotoEventBridge
 from testkit.moto_harness import MotoHarness
 from testkit.rule_cases import catalogue_case_records
 from tests.corpus.corpus import CORPUS_DIR, iter_corpus
-from tests.eventbridge_oracles import MotoEventBridge, event_ruler_matches, event_ruler_supports
+from tests.eventbridge_oracles import event_ruler_matches, event_ruler_supports
 
 
 def corpus_records() -> list[tuple[str, dict[str, Any]]]:

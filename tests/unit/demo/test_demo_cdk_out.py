@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from demo.cdk_out import CloudAssemblyError, find_function, load_deployment
+from detections.naming import fast_path_rule_name
 
 HANDLER = "lambdas.forwarder.handler.lambda_handler"
 
@@ -199,3 +200,45 @@ def test_two_functions_with_the_forwarders_handler_are_an_error(tmp_path: Path) 
         find_function(cdk_out, HANDLER, account_id="111122223333", region="eu-west-1")
     with pytest.raises(CloudAssemblyError, match=r"expected exactly one Lambda function .* found 2"):
         load_deployment(cdk_out, account_id="111122223333", region="eu-west-1", forwarder_handler=HANDLER)
+
+
+def test_fast_path_rules_are_the_alerting_rules_that_target_the_forwarder(tmp_path: Path) -> None:
+    # Given one rule targeting the forwarder, named as FastPathRules names it with the deployment's prefix
+    # (the forwarder's ALARM_NAME_PREFIX), and one targeting something else
+    resources = alerting_resources()
+    pattern = {"detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventName": ["StopLogging"]}}
+    resources["FastRule"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Name": fast_path_rule_name("trail-stopped", "security-baseline-"),
+            "EventPattern": pattern,
+            "State": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            "Targets": [{"Arn": {"Fn::GetAtt": ["Fn", "Arn"]}, "Id": "Target0"}],
+        },
+    }
+    resources["OtherRule"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": pattern, "Targets": [{"Arn": {"Ref": "Topic"}, "Id": "Target0"}]},
+    }
+    deployment = load_deployment(
+        write_assembly(tmp_path, resources),
+        account_id="111122223333",
+        region="eu-west-1",
+        forwarder_handler=HANDLER,
+    )
+    # Then only the forwarder's rule is read, with its detection, pattern and state as synthesized
+    (rule,) = deployment.fast_path_rules
+    assert rule.logical_id == "FastRule"
+    assert rule.detection_id == "trail-stopped"
+    assert rule.event_pattern == pattern
+    assert rule.state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+
+
+def test_without_rules_the_fast_path_is_off(tmp_path: Path) -> None:
+    deployment = load_deployment(
+        write_assembly(tmp_path, alerting_resources()),
+        account_id="111122223333",
+        region="eu-west-1",
+        forwarder_handler=HANDLER,
+    )
+    assert deployment.fast_path_rules == ()
