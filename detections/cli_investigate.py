@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from detections.catalogue import get_detection
+from detections.deployment import project_config
 from detections.filter_pattern import compile_pattern
 from detections.investigate import (
     COLUMNS,
@@ -172,32 +171,7 @@ def build_query(args: argparse.Namespace, now: datetime) -> Query:
 
 def default_log_group() -> str:
     """/aws/cloudtrail/<trailName> from cdk.json's baseline settings (this directory's, else the repo's)."""
-    config = _baseline_config_module()
-    for candidate in (Path.cwd() / "cdk.json", _REPO_ROOT / "cdk.json"):
-        if candidate.is_file():
-            context = json.loads(candidate.read_text()).get("context", {})
-            settings = config.BaselineConfig.from_mapping(context.get(config.CONTEXT_KEY, {}))
-            return str(settings.log_group_name)
-    return str(config.BaselineConfig().log_group_name)
-
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _baseline_config_module() -> Any:
-    """stacks/config.py, the one home of the log group's name. It is pure Python, but importing it as
-    ``stacks.config`` runs stacks/__init__.py, which imports aws_cdk and starts a jsii Node process (seconds,
-    and a banner on stderr) - so it is loaded from its file unless the CDK app has already imported it."""
-    if "stacks.config" in sys.modules:
-        return sys.modules["stacks.config"]
-    name = "_investigate_baseline_config"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _REPO_ROOT / "stacks" / "config.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is created
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return str(project_config().log_group_name)
 
 
 def _aws_client(service: str, region: str | None) -> Any:
