@@ -32,7 +32,7 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--builtin-only",
         action="store_true",
-        help="Ignore cdk.json: the built-in detections only (plus any --rules-dir).",
+        help="Ignore cdk.json: every built-in detection (plus any --rules-dir).",
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from detections.rule import Detection
+from detections.rule import REQUIREMENTS, Detection
 from detections.rule_files import load_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,8 @@ def deployment_detections(
 ) -> tuple[Detection, ...]:
     """The detections the deployment runs (cdk.json), plus the rules of ``extra_rules_dirs``.
 
-    ``builtin_only``: ignore cdk.json (no user rules, nothing disabled, no optional features).
+    ``builtin_only``: ignore cdk.json - the whole built-in catalogue, including the detections that need an
+    optional feature (``requires``), plus ``extra_rules_dirs``.
     Raises ConfigError (cdk.json), RuleFileError (a rule or cases file) or SelectionError (an id twice).
     """
     from detections.catalogue import CATALOGUE
@@ -100,7 +101,7 @@ def deployment_detections(
     if builtin_only:
         user_rules: tuple[Detection, ...] = ()
         disabled: tuple[str, ...] = ()
-        features: frozenset[str] = frozenset()
+        features: frozenset[str] = frozenset(REQUIREMENTS)
     else:
         settings = project_config()
         user_rules = settings.detections.user_rules

@@ -15,7 +15,7 @@ import pytest
 from detections.__main__ import main
 from detections.athena import summary_from_rows, summary_query
 from detections.backtest import backtest_local
-from detections.catalogue import get_detection
+from detections.catalogue import CATALOGUE, get_detection
 from detections.cli_backtest import register, run_athena
 from detections.deployment import deployment_detections, project_config
 from detections.replay import CatalogueMatcher
@@ -94,8 +94,19 @@ def test_list_shows_user_rules_and_hides_disabled_ids(
     ids = [entry["id"] for entry in json.loads(out)]
     assert code == 0 and USER_RULE in ids and DISABLED not in ids
 
-    code, out, _ = _run(["list", "--builtin-only"], capsys)
-    assert code == 0 and DISABLED in out and USER_RULE not in out
+    code, out, _ = _run(["list", "--builtin-only", "--format", "json"], capsys)
+    assert code == 0 and [entry["id"] for entry in json.loads(out)] == [d.id for d in CATALOGUE]
+
+
+def test_a_rule_needing_a_feature_the_deployment_lacks_is_not_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    needs_insights = [d.id for d in CATALOGUE if d.requires == "insights"]
+    assert needs_insights
+    assert not set(needs_insights) & {d.id for d in deployment_detections()}
+    cdk = {"context": {"baseline": {"insights": {"apiCallRate": True}}}}
+    (project / "cdk.json").write_text(json.dumps(cdk))
+    assert set(needs_insights) <= {d.id for d in deployment_detections()}
 
 
 def test_rules_dir_option_adds_a_folder_even_with_builtin_only(
