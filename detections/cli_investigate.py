@@ -24,6 +24,7 @@ from detections.investigate import (
     row_of,
     time_range,
 )
+from detections.investigate_athena import athena_records, filter_sql
 from detections.investigate_sources import (
     Coverage,
     SourceStopped,
@@ -35,13 +36,14 @@ from detections.investigate_sources import (
     now_utc,
     s3_records,
 )
+from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
 from lambdas.forwarder.enrichment import EvidenceSummary, summarize
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 DEFAULT_MAX_EVENTS = 10_000
-SOURCES = ("auto", "files", "s3", "logs", "events")
+SOURCES = ("auto", "files", "s3", "logs", "events", "athena")
 FORMATS = ("table", "json", "jsonl", "csv")
 _TABLE_WIDTH_LIMIT = 60  # per cell in the table only; json/jsonl/csv carry whole values
 
@@ -63,8 +65,10 @@ sources (--source, default auto):
           attribute per request, 2 requests/s, 50 events a page; in each --region (else --aws-region)
   auto    PATHs given: files or s3; otherwise the log group when it exists and keeps the range, else
           Event History when the range is within 90 days
-  Athena is not available yet (it comes with the backtest work); for ranges beyond the log group's
-  retention, read the trail files in S3.
+  athena  the CloudTrail table of the opt-in Athena stack (baseline.athena.enabled; --database, --table,
+          --workgroup): one SQL query, reading only the day partitions of the range; bytes scanned and
+          cost on stderr. Filters the table cannot answer exactly (--resource, raw-text patterns) are
+          refused with the reason. Never chosen by auto (it costs money).
 
 times: --since/--until take ISO 8601 (2026-11-24, 2026-11-24T10:00:00Z) or a time before now (30m, 36h,
   7d, 2w). Default: the 24 hours before --until (default now).
@@ -132,6 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_EVENTS,
         help="Stop reading the log group or Event History after this many events "
         f"(default {DEFAULT_MAX_EVENTS:,}).",
+    )
+    athena = parser.add_argument_group("athena (--source athena)")
+    athena.add_argument("--database", default=ATHENA_DATABASE, help="Glue database (default: %(default)s).")
+    athena.add_argument("--table", default=ATHENA_TABLE, help="Glue table (default: %(default)s).")
+    athena.add_argument(
+        "--workgroup", default=ATHENA_WORKGROUP, help="Athena workgroup (default: %(default)s)."
     )
     where.add_argument("--format", choices=FORMATS, default="table", help="Output format (default: table).")
     where.add_argument(
@@ -208,7 +218,7 @@ def choose_source(args: argparse.Namespace) -> str:
         if s3_paths and len(s3_paths) != len(args.paths):
             raise UsageError("PATH", "mix of s3:// and local paths; run once for each")
         return "s3" if s3_paths else "files"
-    if args.source in ("logs", "events") and args.paths:
+    if args.source in ("logs", "events", "athena") and args.paths:
         raise UsageError(
             "PATH", f"--source {args.source} reads no files; drop the PATHs or use --source files/s3"
         )
@@ -272,9 +282,11 @@ def _read(
     matched: list[dict[str, object]] = []
     coverages: list[Coverage] = []
 
-    def collect(records: Iterator[dict[str, object]], coverage: Coverage) -> None:
+    def collect(records: Iterator[dict[str, object]], coverage: Coverage, *, filtered: bool = False) -> None:
+        """``filtered``: the source applied the query itself (Athena returns partial records, which the
+        pattern must not be matched against again)."""
         coverages.append(coverage)
-        matches = query.matches
+        matches = (lambda _: True) if filtered else query.matches
         append = matched.append
         try:
             for record in records:
@@ -289,6 +301,22 @@ def _read(
         elif source == "s3":
             for url in args.paths:
                 collect(s3_records(client("s3"), url, query, coverage := Coverage(url), err), coverage)
+        elif source == "athena":
+            if clients.get("athena") is None:
+                _aws_region(args)
+            filter_sql(query)  # a filter the table cannot answer is bad input, reported before any call
+            coverage = Coverage(f"Athena {args.database}.{args.table}")
+            records = athena_records(
+                client("athena"),
+                query,
+                coverage,
+                args.max_events,
+                err,
+                database=args.database,
+                table=args.table,
+                workgroup=args.workgroup,
+            )
+            collect(records, coverage, filtered=True)
         else:
             if clients.get("logs") is None and clients.get("cloudtrail") is None:
                 _aws_region(args)  # a missing region or credentials is bad input, reported before any call
