@@ -134,7 +134,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-events",
         type=int,
         default=DEFAULT_MAX_EVENTS,
-        help="Stop reading the log group or Event History after this many events "
+        help="Stop reading the log group, Event History or Athena after this many events "
         f"(default {DEFAULT_MAX_EVENTS:,}).",
     )
     athena = parser.add_argument_group("athena (--source athena)")
