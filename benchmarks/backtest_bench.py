@@ -23,6 +23,7 @@ from pathlib import Path
 
 from benchmarks.replay_bench import generate_trail_files
 from detections.backtest import _init_worker, backtest_local, default_workers, summarize_file
+from detections.catalogue import CATALOGUE
 from detections.cli_catalogue import replay
 
 TARGET_RATIO = 1.7
@@ -42,7 +43,9 @@ def _cpu_seconds() -> float:
 
 def _pool_fixed_cost(workers: int) -> float:
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(tuple(CATALOGUE),)
+    ) as pool:
         list(pool.map(abs, range(workers)))
     return time.perf_counter() - started
 

@@ -1,9 +1,10 @@
 """Backtest on every core: the replay's reader and matcher over files, one file per task in a process pool.
 
-Each worker builds the catalogue matcher once, reads whole files with ``iter_records`` (so a malformed file is
-reported exactly as ``match`` reports it) and returns a ``ReplaySummary`` of that file. Results are merged in
-file order, which makes the merged summary equal to the single-process one, tie order of the top principals
-included (Counter keeps first-insertion order, and merging in file order inserts in the sequential order).
+Each worker builds the matcher of the selected detections once, reads whole files with ``iter_records`` (so
+a malformed file is reported exactly as ``match`` reports it) and returns a ``ReplaySummary`` of that file.
+Results are merged in file order, which makes the merged summary equal to the single-process one, tie order
+of the top principals included (Counter keeps first-insertion order, and merging in file order inserts in
+the sequential order).
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import resource
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 
+from detections.catalogue import CATALOGUE
 from detections.replay import CatalogueMatcher, ReplayError, discover_files, iter_records
+from detections.rule import Detection
 from detections.summary import ReplaySummary
 
 _matcher: CatalogueMatcher | None = None
+#: What ``_matcher`` was built from: a worker compiles only when its inherited matcher (fork) is not this.
+_matcher_detections: tuple[Detection, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -29,23 +35,26 @@ class FileResult:
     peak_rss_kib: int
 
 
-def _worker_matcher() -> CatalogueMatcher:
-    global _matcher
-    if _matcher is None:
-        _matcher = CatalogueMatcher()
+def _use_detections(detections: tuple[Detection, ...]) -> CatalogueMatcher:
+    """This process's matcher for ``detections``, compiled at most once per selection."""
+    global _matcher, _matcher_detections
+    if _matcher is None or _matcher_detections != detections:
+        _matcher = CatalogueMatcher(detections)
+        _matcher_detections = detections
     return _matcher
 
 
-def _init_worker() -> None:
-    """Pool initializer: the catalogue is compiled once per worker, before its first file. Under ``fork``
-    (Linux's default) the parent compiled it already and the worker inherits it; under ``spawn`` it compiles
-    here."""
-    _worker_matcher()
+def _init_worker(detections: tuple[Detection, ...]) -> None:
+    """Pool initializer: the selection is compiled once per worker, before its first file. Under ``fork``
+    (Linux's default) the parent compiled it already and the worker inherits it; under ``spawn`` the
+    selection arrives pickled and compiles here."""
+    _use_detections(detections)
 
 
 def summarize_file(path: str) -> FileResult:
-    """One file's summary; runs in a worker (or inline with one worker)."""
-    matcher = _worker_matcher()
+    """One file's summary; runs in a worker (or inline with one worker) after ``_use_detections``."""
+    matcher = _matcher
+    assert matcher is not None, "summarize_file runs after _init_worker/_use_detections"
     summary = ReplaySummary(matcher.detection_ids)
     errors: list[str] = []
     for item in iter_records([path]):
@@ -75,12 +84,17 @@ def backtest_local(
     paths: Sequence[str],
     workers: int | None = None,
     on_file_done: Callable[[int, int], None] | None = None,
+    detections: Sequence[Detection] | None = None,
+    mp_context: BaseContext | None = None,
 ) -> BacktestResult:
-    """Summarize ``paths`` (files/folders, as ``match``) with ``workers`` processes (default: every core)."""
+    """Summarize ``paths`` (files/folders, as ``match``) with ``workers`` processes (default: every core),
+    through ``detections`` (default: the built-ins); ``mp_context`` picks fork/spawn (default: the
+    platform's)."""
+    selection = tuple(CATALOGUE if detections is None else detections)
     files: list[str] = []
     errors: list[str] = []
     # Compiled in the parent before the pool starts, so forked workers inherit it instead of compiling.
-    summary = ReplaySummary(_worker_matcher().detection_ids)
+    summary = ReplaySummary(_use_detections(selection).detection_ids)
     for entry in discover_files(paths):
         if isinstance(entry, ReplayError):
             errors.append(entry.message)
@@ -89,7 +103,7 @@ def backtest_local(
             files.append(str(entry))
     count = workers or default_workers()
     peak = 0
-    for done, result in enumerate(_results(files, count), start=1):
+    for done, result in enumerate(_results(files, count, selection, mp_context), start=1):
         summary.merge(result.summary)
         errors.extend(result.errors)
         peak = max(peak, result.peak_rss_kib)
@@ -98,12 +112,16 @@ def backtest_local(
     return BacktestResult(summary, errors, len(files), peak)
 
 
-def _results(files: list[str], workers: int) -> Iterator[FileResult]:
+def _results(
+    files: list[str], workers: int, detections: tuple[Detection, ...], mp_context: BaseContext | None
+) -> Iterator[FileResult]:
     if workers <= 1 or len(files) <= 1:
         yield from (summarize_file(path) for path in files)
         return
     # Small files make per-task overhead visible; a chunk of a few files per task keeps the pool busy
     # without hurting balance. map() returns results in input order, which the merge relies on.
     chunk = max(1, min(8, len(files) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp_context, initializer=_init_worker, initargs=(detections,)
+    ) as pool:
         yield from pool.map(summarize_file, files, chunksize=chunk)

@@ -1,17 +1,19 @@
-"""``backtest``: how noisy would the catalogue have been? Every core locally, or Athena over a whole trail."""
+"""``backtest``: how noisy would the detections in use have been? Every core locally, or Athena."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, TextIO
 
 from detections.backtest import backtest_local, default_workers
-from detections.catalogue import CATALOGUE
+from detections.cli_selection import add_selection_options, selected_detections
 from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
 from detections.replay import LOG_SUFFIXES
+from detections.rule import Detection
 from detections.summary import ReplaySummary, format_summary, summary_to_dict
 
 EXIT_OK = 0
@@ -47,6 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     athena.add_argument(
         "--workgroup", default=ATHENA_WORKGROUP, help="Athena workgroup (default: %(default)s)."
     )
+    add_selection_options(parser)
     parser.set_defaults(run=run_backtest)
 
 
@@ -78,16 +81,31 @@ class _Bar:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
-    if args.engine == "athena":
-        return run_athena(args, out=sys.stdout, err=sys.stderr)
-    if not args.paths:
+    if args.engine == "local" and not args.paths:
         sys.stderr.write("error: backtest --engine local needs at least one PATH\n")
         return EXIT_USAGE
-    return run_local(args.paths, args.format, args.workers, out=sys.stdout, err=sys.stderr)
+    detections = selected_detections(args, sys.stderr)
+    if detections is None:
+        return EXIT_USAGE
+    if args.engine == "athena":
+        return run_athena(args, out=sys.stdout, err=sys.stderr, detections=detections)
+    return run_local(
+        args.paths, args.format, args.workers, out=sys.stdout, err=sys.stderr, detections=detections
+    )
 
 
-def run_local(paths: list[str], output_format: str, workers: int | None, *, out: TextIO, err: TextIO) -> int:
-    result = backtest_local(paths, workers or default_workers(), on_file_done=_Bar(err))
+def run_local(
+    paths: list[str],
+    output_format: str,
+    workers: int | None,
+    *,
+    out: TextIO,
+    err: TextIO,
+    detections: Sequence[Detection] | None = None,
+) -> int:
+    result = backtest_local(
+        paths, workers or default_workers(), on_file_done=_Bar(err), detections=detections
+    )
     for message in result.errors:
         err.write(f"error: {message}\n")
     _write_summary(result.summary, output_format, out, {})
@@ -97,8 +115,16 @@ def run_local(paths: list[str], output_format: str, workers: int | None, *, out:
     return EXIT_OK
 
 
-def run_athena(args: argparse.Namespace, *, out: TextIO, err: TextIO, client: Any = None) -> int:
+def run_athena(
+    args: argparse.Namespace,
+    *,
+    out: TextIO,
+    err: TextIO,
+    client: Any = None,
+    detections: Sequence[Detection] | None = None,
+) -> int:
     from detections.athena import AthenaQueryError, backtest_athena, partition_filter
+    from detections.catalogue import CATALOGUE
 
     if args.since is None or args.until is None:
         err.write(
@@ -117,7 +143,7 @@ def run_athena(args: argparse.Namespace, *, out: TextIO, err: TextIO, client: An
     try:
         result = backtest_athena(
             client,
-            CATALOGUE,
+            CATALOGUE if detections is None else detections,
             table=f'"{args.database}"."{args.table}"',
             database=args.database,
             workgroup=args.workgroup,

@@ -12,7 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
-from detections.catalogue import CATALOGUE, Detection
+from detections.catalogue import Detection
+from detections.cli_selection import EXIT_USAGE, add_selection_options, selected_detections
 from detections.replay import LOG_SUFFIXES, CatalogueMatcher, ReplayError, iter_records
 from detections.summary import ReplaySummary, format_summary, principal_of, summary_to_dict
 
@@ -23,9 +24,9 @@ EXIT_FILE_ERRORS = 1
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     list_parser = commands.add_parser(
         "list",
-        help="Print the detection catalogue.",
-        description="Print every detection of the catalogue with its filter pattern(s), controls and "
-        "runbook.",
+        help="Print the detections in use.",
+        description="Print every detection the deployment runs (see the detections options) with its "
+        "filter pattern(s), controls and runbook.",
     )
     list_parser.add_argument(
         "--format",
@@ -33,13 +34,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="table",
         help="json: a JSON array of detection objects (all fields); table: one line per detection (default).",
     )
+    add_selection_options(list_parser)
     list_parser.set_defaults(run=run_list)
 
     match_parser = commands.add_parser(
         "match",
-        help="Replay CloudTrail logs through the whole catalogue.",
+        help="Replay CloudTrail logs through the detections in use.",
         description=(
-            "Evaluate every detection of the catalogue against CloudTrail records read from PATHs: "
+            "Evaluate every detection in use (see the detections options) against CloudTrail records read "
+            "from PATHs: "
             "*.json.gz files as a trail delivers them to S3 (folders are searched recursively for "
             f"{', '.join(LOG_SUFFIXES)}), plain .json (a Records array, an array of records or one record) "
             "and JSON Lines (one record per line). Files are streamed, so memory stays flat."
@@ -60,6 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     match_parser.add_argument(
         "--summary", action="store_true", help="Print per-detection totals instead of per-record results."
     )
+    add_selection_options(match_parser)
     match_parser.set_defaults(run=run_match)
 
 
@@ -88,10 +92,13 @@ def format_table(detections: Sequence[Detection]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    detections = selected_detections(args, sys.stderr)
+    if detections is None:
+        return EXIT_USAGE
     if args.format == "json":
-        text = json.dumps([detection_to_dict(d) for d in CATALOGUE], indent=2)
+        text = json.dumps([detection_to_dict(d) for d in detections], indent=2)
     else:
-        text = format_table(CATALOGUE)
+        text = format_table(detections)
     try:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
@@ -148,12 +155,31 @@ def _text_line(record: dict[str, object], matches: Sequence[str]) -> str:
 
 
 def run_match(args: argparse.Namespace) -> int:
-    return replay(args.paths, output_format=args.format, summary=args.summary, out=sys.stdout, err=sys.stderr)
+    detections = selected_detections(args, sys.stderr)
+    if detections is None:
+        return EXIT_USAGE
+    return replay(
+        args.paths,
+        output_format=args.format,
+        summary=args.summary,
+        out=sys.stdout,
+        err=sys.stderr,
+        detections=detections,
+    )
 
 
-def replay(paths: Sequence[str], *, output_format: str, summary: bool, out: TextIO, err: TextIO) -> int:
-    """Replay ``paths`` through the catalogue, writing results to ``out`` and file errors to ``err``."""
-    matcher = CatalogueMatcher()
+def replay(
+    paths: Sequence[str],
+    *,
+    output_format: str,
+    summary: bool,
+    out: TextIO,
+    err: TextIO,
+    detections: Sequence[Detection] | None = None,
+) -> int:
+    """Replay ``paths`` through ``detections`` (default: the built-ins), writing results to ``out`` and file
+    errors to ``err``."""
+    matcher = CatalogueMatcher() if detections is None else CatalogueMatcher(detections)
     totals = ReplaySummary(matcher.detection_ids)
     progress = _Progress(err)
     failed = 0

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from detections.catalogue import get_detection
+from detections.deployment import project_config
 from detections.filter_pattern import compile_pattern
 from detections.investigate import (
     COLUMNS,
@@ -25,6 +24,7 @@ from detections.investigate import (
     row_of,
     time_range,
 )
+from detections.investigate_athena import athena_records, filter_sql
 from detections.investigate_sources import (
     Coverage,
     SourceStopped,
@@ -36,13 +36,14 @@ from detections.investigate_sources import (
     now_utc,
     s3_records,
 )
+from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
 from lambdas.forwarder.enrichment import EvidenceSummary, summarize
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 DEFAULT_MAX_EVENTS = 10_000
-SOURCES = ("auto", "files", "s3", "logs", "events")
+SOURCES = ("auto", "files", "s3", "logs", "events", "athena")
 FORMATS = ("table", "json", "jsonl", "csv")
 _TABLE_WIDTH_LIMIT = 60  # per cell in the table only; json/jsonl/csv carry whole values
 
@@ -64,8 +65,10 @@ sources (--source, default auto):
           attribute per request, 2 requests/s, 50 events a page; in each --region (else --aws-region)
   auto    PATHs given: files or s3; otherwise the log group when it exists and keeps the range, else
           Event History when the range is within 90 days
-  Athena is not available yet (it comes with the backtest work); for ranges beyond the log group's
-  retention, read the trail files in S3.
+  athena  the CloudTrail table of the opt-in Athena stack (baseline.athena.enabled; --database, --table,
+          --workgroup): one SQL query, reading only the day partitions of the range; bytes scanned and
+          cost on stderr. Filters the table cannot answer exactly (--resource, raw-text patterns) are
+          refused with the reason. Never chosen by auto (it costs money).
 
 times: --since/--until take ISO 8601 (2026-11-24, 2026-11-24T10:00:00Z) or a time before now (30m, 36h,
   7d, 2w). Default: the 24 hours before --until (default now).
@@ -131,8 +134,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-events",
         type=int,
         default=DEFAULT_MAX_EVENTS,
-        help="Stop reading the log group or Event History after this many events "
+        help="Stop reading the log group, Event History or Athena after this many events "
         f"(default {DEFAULT_MAX_EVENTS:,}).",
+    )
+    athena = parser.add_argument_group("athena (--source athena)")
+    athena.add_argument("--database", default=ATHENA_DATABASE, help="Glue database (default: %(default)s).")
+    athena.add_argument("--table", default=ATHENA_TABLE, help="Glue table (default: %(default)s).")
+    athena.add_argument(
+        "--workgroup", default=ATHENA_WORKGROUP, help="Athena workgroup (default: %(default)s)."
     )
     where.add_argument("--format", choices=FORMATS, default="table", help="Output format (default: table).")
     where.add_argument(
@@ -172,32 +181,7 @@ def build_query(args: argparse.Namespace, now: datetime) -> Query:
 
 def default_log_group() -> str:
     """/aws/cloudtrail/<trailName> from cdk.json's baseline settings (this directory's, else the repo's)."""
-    config = _baseline_config_module()
-    for candidate in (Path.cwd() / "cdk.json", _REPO_ROOT / "cdk.json"):
-        if candidate.is_file():
-            context = json.loads(candidate.read_text()).get("context", {})
-            settings = config.BaselineConfig.from_mapping(context.get(config.CONTEXT_KEY, {}))
-            return str(settings.log_group_name)
-    return str(config.BaselineConfig().log_group_name)
-
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _baseline_config_module() -> Any:
-    """stacks/config.py, the one home of the log group's name. It is pure Python, but importing it as
-    ``stacks.config`` runs stacks/__init__.py, which imports aws_cdk and starts a jsii Node process (seconds,
-    and a banner on stderr) - so it is loaded from its file unless the CDK app has already imported it."""
-    if "stacks.config" in sys.modules:
-        return sys.modules["stacks.config"]
-    name = "_investigate_baseline_config"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _REPO_ROOT / "stacks" / "config.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is created
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return str(project_config().log_group_name)
 
 
 def _aws_client(service: str, region: str | None) -> Any:
@@ -234,7 +218,7 @@ def choose_source(args: argparse.Namespace) -> str:
         if s3_paths and len(s3_paths) != len(args.paths):
             raise UsageError("PATH", "mix of s3:// and local paths; run once for each")
         return "s3" if s3_paths else "files"
-    if args.source in ("logs", "events") and args.paths:
+    if args.source in ("logs", "events", "athena") and args.paths:
         raise UsageError(
             "PATH", f"--source {args.source} reads no files; drop the PATHs or use --source files/s3"
         )
@@ -298,9 +282,11 @@ def _read(
     matched: list[dict[str, object]] = []
     coverages: list[Coverage] = []
 
-    def collect(records: Iterator[dict[str, object]], coverage: Coverage) -> None:
+    def collect(records: Iterator[dict[str, object]], coverage: Coverage, *, filtered: bool = False) -> None:
+        """``filtered``: the source applied the query itself (Athena returns partial records, which the
+        pattern must not be matched against again)."""
         coverages.append(coverage)
-        matches = query.matches
+        matches = (lambda _: True) if filtered else query.matches
         append = matched.append
         try:
             for record in records:
@@ -315,6 +301,22 @@ def _read(
         elif source == "s3":
             for url in args.paths:
                 collect(s3_records(client("s3"), url, query, coverage := Coverage(url), err), coverage)
+        elif source == "athena":
+            if clients.get("athena") is None:
+                _aws_region(args)
+            filter_sql(query)  # a filter the table cannot answer is bad input, reported before any call
+            coverage = Coverage(f"Athena {args.database}.{args.table}")
+            records = athena_records(
+                client("athena"),
+                query,
+                coverage,
+                args.max_events,
+                err,
+                database=args.database,
+                table=args.table,
+                workgroup=args.workgroup,
+            )
+            collect(records, coverage, filtered=True)
         else:
             if clients.get("logs") is None and clients.get("cloudtrail") is None:
                 _aws_region(args)  # a missing region or credentials is bad input, reported before any call

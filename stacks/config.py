@@ -26,6 +26,7 @@ from detections.alarm_window import (
     MIN_TOLERATED_DELAY_MINUTES,
     evaluation_periods_for_delay,
 )
+from detections.deployment import select_detections
 from detections.naming import DEFAULT_ALARM_NAME_PREFIX, DEFAULT_NAMESPACE
 from detections.rule import Detection
 from detections.rule_files import load_rules
@@ -332,17 +333,8 @@ class BaselineConfig:
         """Built-ins and user rules, minus ``disabled``, minus those whose ``requires`` is not met; by id."""
         from detections.catalogue import CATALOGUE
 
-        candidates = (*CATALOGUE, *self.detections.user_rules)
-        return tuple(
-            sorted(
-                (
-                    detection
-                    for detection in candidates
-                    if detection.id not in self.detections.disabled
-                    and (detection.requires is None or detection.requires in self.features)
-                ),
-                key=lambda detection: detection.id,
-            )
+        return select_detections(
+            CATALOGUE, self.detections.user_rules, self.detections.disabled, self.features
         )
 
     @property
