@@ -17,6 +17,7 @@ from detections.athena import (
     summary_from_rows,
     summary_query,
 )
+from detections.backtest import MAX_FILES_PER_TASK, MIN_TASKS_PER_WORKER, backtest_local, batches
 from detections.catalogue import CATALOGUE
 from detections.cli_backtest import run_local
 from detections.cli_catalogue import replay
@@ -55,6 +56,29 @@ def test_backtest_local_reports_bad_files_like_match(tmp_path: Path):
     status, data = _backtest_summary([str(tmp_path), missing], workers=2)
     assert (status, data) == _match_summary([str(tmp_path), missing])
     assert status == 1 and data["failedFiles"] == 2
+
+
+@pytest.mark.parametrize(("files", "workers"), [(1, 2), (7, 2), (200, 2), (200, 8), (5_000, 2)])
+def test_tasks_are_consecutive_runs_that_cover_every_file_once(files: int, workers: int):
+    paths = [f"file-{number:05}.json.gz" for number in range(files)]
+    tasks = batches(paths, workers)
+    # In order, each file once: merging the task summaries in order is the sequential summary
+    assert [path for task in tasks for path in task] == paths
+    assert all(1 <= len(task) <= MAX_FILES_PER_TASK for task in tasks)
+    # Enough tasks that one slow task at the end leaves the other workers idle only briefly
+    assert len(tasks) >= min(files, workers * MIN_TASKS_PER_WORKER)
+
+
+def test_progress_counts_files_up_to_the_total(tmp_path: Path):
+    generate_trail_files(tmp_path, 40_000)
+    reported: list[tuple[int, int]] = []
+    result = backtest_local(
+        [str(tmp_path)], workers=2, on_file_done=lambda done, total: reported.append((done, total))
+    )
+    assert result.files == 40
+    assert [total for _, total in reported] == [40] * len(reported)
+    done = [count for count, _ in reported]
+    assert done == sorted(done) and done[-1] == 40 and len(done) > 1
 
 
 @pytest.mark.corpus
