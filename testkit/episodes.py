@@ -25,10 +25,6 @@ class InMemoryEpisodeStore:
         self.episodes[key] = episode
         return episode.dedup_key
 
-    def open_episode_key(self, detection_id: str, account_id: str, now: datetime) -> str | None:
-        current = self.episodes.get(episode_item_key(detection_id, account_id))
-        return current.dedup_key if current is not None and current.expires_at >= now else None
-
     def already_paged(self, event_key: str, now: datetime) -> bool:
         expires_at = self.paged.get(event_key)
         return expires_at is not None and expires_at >= now
@@ -50,10 +46,6 @@ class FailingEpisodeStore:
         raise EpisodeStoreDownError("ProvisionedThroughputExceededException (simulated)")
 
     def open_episode(self, episode: Episode, now: datetime) -> str:
-        self._fail()
-        raise AssertionError("unreachable")
-
-    def open_episode_key(self, detection_id: str, account_id: str, now: datetime) -> str | None:
         self._fail()
         raise AssertionError("unreachable")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from detections import naming
@@ -142,14 +143,31 @@ def iam_user_console_login(event_id: str = "user-login-1") -> dict[str, Any]:
 def emitted_metrics(captured_stdout: str) -> dict[str, float]:
     """Sum of every EMF metric the handler printed (Powertools Metrics writes one JSON line per flush)."""
     totals: dict[str, float] = {}
+    for blob, _, _, metric in _emf_metrics(captured_stdout):
+        values = blob[metric]
+        totals[metric] = totals.get(metric, 0) + sum(values if isinstance(values, list) else [values])
+    return totals
+
+
+MetricSeries = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+def emitted_metric_series(captured_stdout: str) -> set[MetricSeries]:
+    """(namespace, metric name, dimensions) of every EMF metric the handler printed: the series CloudWatch
+    files it under, which is what an alarm on it must name."""
+    return {
+        (namespace, metric, tuple(sorted((name, str(blob[name])) for name in dimensions)))
+        for blob, namespace, dimension_sets, metric in _emf_metrics(captured_stdout)
+        for dimensions in dimension_sets
+    }
+
+
+def _emf_metrics(captured_stdout: str) -> Iterator[tuple[dict[str, Any], str, list[list[str]], str]]:
+    """(the EMF blob, namespace, dimension sets, metric name) per metric of every EMF line printed."""
     for line in captured_stdout.splitlines():
         if not line.startswith("{") or '"_aws"' not in line:
             continue
         blob = json.loads(line)
         for directive in blob["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
-                values = blob[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
-                    values if isinstance(values, list) else [values]
-                )
-    return totals
+                yield blob, directive["Namespace"], directive["Dimensions"], metric["Name"]

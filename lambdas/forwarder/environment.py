@@ -9,6 +9,7 @@ carries this module.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -25,6 +26,30 @@ EPISODE_SECONDS = "EPISODE_SECONDS"  # how long an episode stays open: the alarm
 SERVICE_NAME = "security-alert-forwarder"
 FORWARDER_METRICS_NAMESPACE = "SecurityBaseline/Forwarder"  # the forwarder's own metrics (PagesSent, ...)
 DEFAULT_ROUTING_KEY_SECRET_NAME = "security-baseline/pagerduty-routing-key"
+
+
+class ForwarderMetric(StrEnum):
+    """The forwarder's own metrics: namespace FORWARDER_METRICS_NAMESPACE, one dimension ``service`` =
+    SERVICE_NAME (Powertools Metrics adds it). The health alarms watch some of them by these names."""
+
+    PAGES_SENT = "PagesSent"
+    RESOLVES_SENT = "ResolvesSent"
+    IGNORED = "Ignored"
+    SUPPRESSED = "Suppressed"
+    DUPLICATE_EVENTS = "DuplicateEvents"
+    DEAD_LETTERED = "DeadLettered"
+    DELIVERY_FAILURES = "DeliveryFailures"
+    ENRICHMENT_FAILURES = "EnrichmentFailures"
+    EVENTS_FOUND = "EventsFound"
+    RETRIES = "Retries"
+    #: The episode table failed: the page went out on its own key, maybe as a second alert.
+    EPISODE_STORE_FAILURES = "EpisodeStoreFailures"
+    #: A fast-path event matched no fast-path detection: the EventBridge and filter patterns disagree.
+    FAST_PATH_MISMATCHES = "FastPathMismatches"
+
+
+#: The dimension Powertools Metrics puts on every metric of the function.
+SERVICE_DIMENSION = "service"
 
 #: Lambda caps the whole environment (all names + values) at 4 KB.
 LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096

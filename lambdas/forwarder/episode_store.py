@@ -4,7 +4,8 @@ Items (partition key ``pk``, TTL attribute ``expires_at`` in epoch seconds):
 
 * ``episode/<detection>/<account>``: ``dedup_key`` of the open episode. Opened with a conditional put that
   succeeds only when no item exists or the one there has expired (TTL deletes lazily, up to days late, so
-  every read checks ``expires_at`` itself).
+  the condition checks ``expires_at`` itself). A refused put returns the open episode's item
+  (``ReturnValuesOnConditionCheckFailure``), so joining an episode is one request, like opening one.
 * ``event/<event id>/<detection>``: written once PagerDuty accepted the fast path's page for that event.
 
 Only GetItem and PutItem: the construct's policy grants exactly those on this table.
@@ -47,24 +48,18 @@ class DynamoEpisodeStore:
                 ConditionExpression="attribute_not_exists(#pk) OR #expires < :now",
                 ExpressionAttributeNames={"#pk": PARTITION_KEY, "#expires": TTL_ATTRIBUTE},
                 ExpressionAttributeValues={":now": {"N": str(_epoch(now))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return episode.dedup_key
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
                 raise
-        # Open when the put was refused; gone again (expired and replaced between the two calls) is rare:
-        # then this page's own key is as good as any.
-        return self._open_key(key, now) or episode.dedup_key
-
-    def open_episode_key(self, detection_id: str, account_id: str, now: datetime) -> str | None:
-        return self._open_key(episode_item_key(detection_id, account_id), now)
-
-    def _open_key(self, key: str, now: datetime) -> str | None:
-        item = self._get(key)
-        if item is None or _number(item, TTL_ATTRIBUTE) < _epoch(now):
-            return None
-        existing = item.get("dedup_key", {}).get("S")
-        return existing if isinstance(existing, str) and existing else None
+            refused_by = error.response.get("Item")
+        # The put was refused, so an episode is open: its key comes back with the refusal. Should it not
+        # (an endpoint that ignores the option), read it; gone by then (expired and replaced between the two
+        # calls) is rare, and then this page's own key is as good as any.
+        item = refused_by if isinstance(refused_by, dict) else self._get(key)
+        return _open_dedup_key(item, now) or episode.dedup_key
 
     def already_paged(self, event_key: str, now: datetime) -> bool:
         item = self._get(event_key)
@@ -82,6 +77,13 @@ class DynamoEpisodeStore:
         )
         item = response.get("Item")
         return item if isinstance(item, dict) else None
+
+
+def _open_dedup_key(item: dict[str, Any] | None, now: datetime) -> str | None:
+    if item is None or _number(item, TTL_ATTRIBUTE) < _epoch(now):
+        return None
+    existing = item.get("dedup_key", {}).get("S")
+    return existing if isinstance(existing, str) and existing else None
 
 
 def _number(item: dict[str, Any], name: str) -> int:

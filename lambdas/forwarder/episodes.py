@@ -30,11 +30,13 @@ The fast path pages on the CloudTrail event itself, seconds after the call; the 
 for the same incident. An *episode* (``Episode``) ties them: keyed by (detection, account) - not region, since
 the alarm lives in the home region and events come from every region - it carries the dedup key of the
 first page and expires after the alarm's evaluation window plus a margin (``EPISODE_SECONDS`` in the
-environment, from detections/alarm_window.py). The fast path opens it (a conditional put: a second event of
-the same detection and account joins the open one); the alarm path, within the episode, uses its key, so its
-page updates the same PagerDuty alert. The alarm path only reads: two alarm episodes keep their own alerts,
-as before, and an alarm that fires before the fast path delivers (EventBridge is best effort) leaves the
-later fast page its own alert - an extra alert, never a lost one. A fast-path
+environment, from detections/alarm_window.py). Whichever path pages first opens it, with a conditional put;
+every later page of the same detection and account, from either path, gets its key back and so updates the
+same PagerDuty alert. Usually the fast path comes first; when the alarm does (EventBridge is best effort),
+the late fast page still lands on the alarm's alert. Only detections with a fast path use episodes: an
+alarm of any other detection keeps its own key, as before the fast path. For those that do, a second ALARM
+episode of the same detection and account while the first one's episode is open joins its alert (already
+resolved by a responder: PagerDuty opens a new alert for the trigger). A fast-path
 event is remembered per (event id, detection) once PagerDuty accepted its page, so a redelivered event
 never pages twice; it is written only after delivery, so a failed delivery retried by Lambda still pages.
 """

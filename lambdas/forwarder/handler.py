@@ -22,6 +22,7 @@ from detections.fast_path import has_fast_path
 from detections.rule_files import PACKAGED_RULES_DIR, detection_lookup, load_rules
 from lambdas.forwarder.budget import FILTER_LOG_EVENTS_CONNECT_TIMEOUT, FILTER_LOG_EVENTS_READ_TIMEOUT
 from lambdas.forwarder.enrichment import Place
+from lambdas.forwarder.environment import ForwarderMetric
 from lambdas.forwarder.episode_store import DynamoEpisodeStore
 from lambdas.forwarder.evidence import RatePacer
 from lambdas.forwarder.models import partition_of_region
@@ -81,7 +82,7 @@ EPISODES = DynamoEpisodeStore(
 PACER = RatePacer()
 PAGERDUTY = PagerDutyClient(
     url=SETTINGS.pagerduty_events_url,
-    on_retry=lambda reason: metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=1),
+    on_retry=lambda reason: metrics.add_metric(name=ForwarderMetric.RETRIES, unit=MetricUnit.Count, value=1),
 )
 _invoked_account: dict[str, str | None] = {"id": None}
 ACCOUNT_ALIAS = account_alias_reader(IAM, lambda: _invoked_account["id"])

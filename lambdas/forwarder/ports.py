@@ -68,10 +68,6 @@ class EpisodeStorePort(Protocol):
         """Open ``episode`` unless one is open for its detection and account; the open episode's dedup key."""
         ...
 
-    def open_episode_key(self, detection_id: str, account_id: str, now: datetime) -> str | None:
-        """The dedup key of the episode open for (detection, account), if one is; never opens one."""
-        ...
-
     def already_paged(self, event_key: str, now: datetime) -> bool:
         """Whether a page for this event (and detection) was already accepted by PagerDuty."""
         ...

@@ -36,6 +36,7 @@ from detections.catalogue import Detection
 from lambdas.forwarder import enrichment, episodes, page
 from lambdas.forwarder.budget import Deadline
 from lambdas.forwarder.enrichment import Evidence, Place, Window
+from lambdas.forwarder.environment import ForwarderMetric
 from lambdas.forwarder.episodes import Decision, Episode
 from lambdas.forwarder.evidence import fetch_evidence
 from lambdas.forwarder.models import (
@@ -125,7 +126,7 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
     decision = episodes.decide(notification, detection)
     _log_received(deps, notification, detection, decision)
     if decision.action == "ignore":
-        deps.count("Ignored", 1)
+        deps.count(ForwarderMetric.IGNORED, 1)
         return "ignored"
     if decision.action == "dead-letter":
         dead_letter(deps, "unknown-alarm", decision.reason, original=_notification_record(notification))
@@ -137,9 +138,12 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
     routing_key = _routing_key(deps)
     original = _notification_record(notification)
     if decision.action == "resolve":
-        return _deliver(deps, resolve_event(routing_key, key), key, original, deadline, "ResolvesSent")
-    if detection is not None:  # within an episode the fast path opened: update that alert
-        key = _fast_path_episode_key(deps, detection.id, notification.account_id) or key
+        return _deliver(
+            deps, resolve_event(routing_key, key), key, original, deadline, ForwarderMetric.RESOLVES_SENT
+        )
+    if detection is not None and _has_fast_path(deps, detection):
+        # Whichever path pages first opens the episode; the other lands on its alert.
+        key = _join_episode(deps, detection.id, notification.account_id, key)
 
     window = enrichment.evaluation_window(notification)
     # Delivery's reserve is fixed now, before anything is spent on enrichment.
@@ -150,7 +154,7 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
     event = _trigger_event(deps, notification, detection, evidence, key, routing_key, alias, window)
     if event is None:
         return "suppressed"
-    return _deliver(deps, event, key, original, deadline, "PagesSent")
+    return _deliver(deps, event, key, original, deadline, ForwarderMetric.PAGES_SENT)
 
 
 def forward_trail_event(event: TrailEvent, deps: Dependencies, deadline: Deadline) -> list[str]:
@@ -169,7 +173,7 @@ def forward_trail_event(event: TrailEvent, deps: Dependencies, deadline: Deadlin
         },
     )
     if identified.problem:
-        deps.count("FastPathMismatches", 1)
+        deps.count(ForwarderMetric.FAST_PATH_MISMATCHES, 1)
         deps.logger.error(
             "Fast-path event matches no detection: paging it anyway", extra={"event": event.event_id}
         )
@@ -187,14 +191,14 @@ def _page_trail_event(
     detection_id = detection.id if detection else None
     paged_key = episodes.paged_event_key(event, detection_id)
     if _already_paged(deps, paged_key):
-        deps.count("DuplicateEvents", 1)
+        deps.count(ForwarderMetric.DUPLICATE_EVENTS, 1)
         deps.logger.info("Fast-path event already paged: not paging again", extra={"event_key": paged_key})
         return "duplicate"
     outcome = enrichment.apply_suppressions(
         [dict(event.record)], deps.settings.suppressions, detection_id or "", deps.now()
     )
     if outcome.all_suppressed:
-        deps.count("Suppressed", 1)
+        deps.count(ForwarderMetric.SUPPRESSED, 1)
         deps.logger.info(
             "The fast-path event is suppressed: not paging",
             extra={"suppressions": sorted({s.reason for _, s in outcome.suppressed}), "event_key": paged_key},
@@ -217,11 +221,13 @@ def _page_trail_event(
         )
     except Exception as error:  # a bug in composing the page must not cost the page
         deps.logger.exception("Building the fast-path page failed: paging with the event's identity alone")
-        deps.count("EnrichmentFailures", 1)
+        deps.count(ForwarderMetric.ENRICHMENT_FAILURES, 1)
         problem_text = f"building the page failed: {type(error).__name__}: {error}"[:500]
         full_page = page.minimal_event_page(event=event, detection=detection, problem=problem_text)
     original: dict[str, object] = {"fast_path_event": dict(event.record), "event_id": event.event_id}
-    result = _deliver(deps, trigger_event(routing_key, key, full_page), key, original, deadline, "PagesSent")
+    result = _deliver(
+        deps, trigger_event(routing_key, key, full_page), key, original, deadline, ForwarderMetric.PAGES_SENT
+    )
     if result == "paged":
         _record_paged(deps, paged_key)
     return result
@@ -248,18 +254,9 @@ def _join_episode(deps: Dependencies, detection_id: str, account_id: str, own_ke
     return key
 
 
-def _fast_path_episode_key(deps: Dependencies, detection_id: str, account_id: str) -> str | None:
-    """The alarm path only joins: two alarm episodes keep their own alerts, as before the fast path."""
-    if deps.episodes is None:
-        return None
-    try:
-        key = deps.episodes.open_episode_key(detection_id, account_id, deps.now())
-    except Exception as error:
-        _episode_store_failed(deps, "look up the open episode", error)
-        return None
-    if key is not None:
-        deps.logger.info("Joining the fast path's alert", extra={"dedup_key": key})
-    return key
+def _has_fast_path(deps: Dependencies, detection: Detection) -> bool:
+    """Only these detections share episodes: the others page by their alarm alone and never touch the store."""
+    return any(candidate.id == detection.id for candidate in deps.fast_path_detections)
 
 
 def _already_paged(deps: Dependencies, paged_key: str) -> bool:
@@ -282,7 +279,7 @@ def _record_paged(deps: Dependencies, paged_key: str) -> None:
 
 
 def _episode_store_failed(deps: Dependencies, what: str, error: Exception) -> None:
-    deps.count("EpisodeStoreFailures", 1)
+    deps.count(ForwarderMetric.EPISODE_STORE_FAILURES, 1)
     deps.logger.warning(
         f"Episode store failed ({what}): paging anyway",
         extra={"error_type": type(error).__name__, "error": str(error)[:300]},
@@ -309,7 +306,7 @@ def _routing_key(deps: Dependencies) -> str:
     try:
         key = deps.routing_key()
     except Exception as error:  # Powertools raises GetParameterError wrapping the SDK error
-        deps.count("DeliveryFailures", 1)
+        deps.count(ForwarderMetric.DELIVERY_FAILURES, 1)
         deps.logger.error(
             "Cannot read the PagerDuty routing key secret: failing the invocation so Lambda retries it",
             extra={"secret": deps.settings.routing_key_secret_name, "error_type": type(error).__name__},
@@ -358,10 +355,10 @@ def _gather_evidence(
             evidence = Evidence(
                 complete=False, problems=[f"enrichment failed: {type(error).__name__}: {error}"[:500]]
             )
-    deps.count("EventsFound", len(evidence.records))
-    deps.count("Retries", evidence.retries)
+    deps.count(ForwarderMetric.EVENTS_FOUND, len(evidence.records))
+    deps.count(ForwarderMetric.RETRIES, evidence.retries)
     if not evidence.complete:
-        deps.count("EnrichmentFailures", 1)
+        deps.count(ForwarderMetric.ENRICHMENT_FAILURES, 1)
         deps.logger.warning("Evidence incomplete", extra={"problems": evidence.problems})
     return evidence
 
@@ -392,7 +389,7 @@ def _trigger_event(
                     "dedup_key": key,
                 },
             )
-            deps.count("Suppressed", 1)
+            deps.count(ForwarderMetric.SUPPRESSED, 1)
             return None
         full_page = page.build_trigger_page(
             notification=notification,
@@ -407,7 +404,7 @@ def _trigger_event(
         return trigger_event(routing_key, key, full_page)
     except Exception as error:
         deps.logger.exception("Building the page from the evidence failed: paging with the alarm alone")
-        deps.count("EnrichmentFailures", 1)
+        deps.count(ForwarderMetric.ENRICHMENT_FAILURES, 1)
         problem = f"building the page from the evidence failed: {type(error).__name__}: {error}"[:500]
         alarm_only = page.minimal_trigger_page(
             notification=notification,
@@ -425,12 +422,12 @@ def _deliver(
     key: str,
     original: dict[str, object],
     deadline: Deadline,
-    metric: str,
+    metric: ForwarderMetric,
 ) -> str:
     try:
         result = deps.pagerduty.send(event, deadline)
     except RetryableDeliveryError:
-        deps.count("DeliveryFailures", 1)
+        deps.count(ForwarderMetric.DELIVERY_FAILURES, 1)
         deps.logger.error(
             "PagerDuty unreachable after retries: failing the invocation", extra={"dedup_key": key}
         )
@@ -489,7 +486,7 @@ def dead_letter(
         MessageBody=text,
         MessageAttributes={"reason_code": {"DataType": "String", "StringValue": reason_code}},
     )
-    deps.count("DeadLettered", 1)
+    deps.count(ForwarderMetric.DEAD_LETTERED, 1)
 
 
 def _notification_record(notification: AlarmNotification) -> dict[str, object]:

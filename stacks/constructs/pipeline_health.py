@@ -16,6 +16,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lambdas.forwarder.environment import (
+    FORWARDER_METRICS_NAMESPACE,
+    SERVICE_DIMENSION,
+    SERVICE_NAME,
+    ForwarderMetric,
+)
 from stacks.config import HealthSettings
 from stacks.constructs.alert_topic import AlertTopic
 
@@ -31,7 +37,8 @@ class PipelineHealth(Construct):
         topic: the health topic (not the alerts topic).
         key: its KMS key.
         alarms: short name -> alarm (forwarder-errors, forwarder-throttles, dead-letters, trail-silent,
-            alert-delivery-failed, and fast-path-dead-letters when the fast path is on).
+            alert-delivery-failed, and with the fast path on: fast-path-dead-letters,
+            episode-store-failures, fast-path-mismatches).
     """
 
     def __init__(
@@ -115,6 +122,25 @@ class PipelineHealth(Construct):
                 "it in the fast-path dead-letter queue. The alarm path still pages for it; read the message "
                 "(the CloudTrail event and the error) and check the forwarder's permissions and throttling.",
             )
+        if fast_path_dead_letter_queue is not None:
+            self.alarms["episode-store-failures"] = self._at_least_one(
+                "episode-store-failures",
+                name_prefix,
+                _forwarder_metric(ForwarderMetric.EPISODE_STORE_FAILURES),
+                "The forwarder could not read or write its episode table (DynamoDB throttling, access denied or "
+                "a timeout). Pages still went out, but the fast path and the alarm path may each have opened "
+                "an alert for one incident, and a redelivered event may have paged twice. Check the "
+                "forwarder's log for 'Episode store failed' and the table's metrics.",
+            )
+            self.alarms["fast-path-mismatches"] = self._at_least_one(
+                "fast-path-mismatches",
+                name_prefix,
+                _forwarder_metric(ForwarderMetric.FAST_PATH_MISMATCHES),
+                "An EventBridge rule delivered a CloudTrail event that no fast-path detection's filter "
+                "pattern matches. It was paged as an unrecognised fast-path event; the EventBridge pattern "
+                "and the filter pattern disagree, or the deployed rules differ from the forwarder's package. "
+                "Replay the event with 'python -m detections match' and redeploy both stacks from one commit.",
+            )
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)  # tell the humans when the pipeline has recovered
@@ -165,3 +191,14 @@ class PipelineHealth(Construct):
             # point at all (not a zero). With notBreaching a dead trail would look healthy forever.
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
+
+
+def _forwarder_metric(name: ForwarderMetric) -> cloudwatch.Metric:
+    """One of the forwarder's own metrics, as its handler emits it (lambdas/forwarder/environment.py)."""
+    return cloudwatch.Metric(
+        namespace=FORWARDER_METRICS_NAMESPACE,
+        metric_name=name.value,
+        dimensions_map={SERVICE_DIMENSION: SERVICE_NAME},
+        statistic=cloudwatch.Stats.SUM,
+        period=ONE_MINUTE,
+    )

@@ -11,6 +11,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from lambdas.forwarder.environment import (
+    FORWARDER_METRICS_NAMESPACE,
+    SERVICE_DIMENSION,
+    SERVICE_NAME,
+    ForwarderMetric,
+)
 from stacks.config import BaselineConfig
 from stacks.constructs.pipeline_health import PipelineHealth
 from tests.infra.alarms_harness import (
@@ -28,8 +34,12 @@ HEALTH_ALARMS = {
     "dead-letters",
     "alert-delivery-failed",
     "trail-silent",
-    "fast-path-dead-letters",  # the fast path is on by default
+    # The fast path is on by default:
+    "fast-path-dead-letters",
+    "episode-store-failures",
+    "fast-path-mismatches",
 }
+FAST_PATH_HEALTH_ALARMS = {"fast-path-dead-letters", "episode-store-failures", "fast-path-mismatches"}
 
 
 def health_alarms(synth: SynthesizedAlerting) -> dict[str, dict[str, Any]]:
@@ -54,7 +64,7 @@ def semantics(props: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def test_there_are_exactly_the_six_self_monitoring_alarms(synthesized):
+def test_there_are_exactly_the_eight_self_monitoring_alarms(synthesized):
     assert set(health_alarms(synthesized)) == HEALTH_ALARMS
     assert set(synthesized.stack.health_alarms) == HEALTH_ALARMS
 
@@ -77,6 +87,36 @@ def test_forwarder_errors_and_throttles_page_on_the_first_one(synthesized):
             "notBreaching",
         )
         assert alarms[name]["Dimensions"] == function_dimension
+
+
+@pytest.mark.parametrize(
+    ("name", "metric"),
+    [
+        ("episode-store-failures", ForwarderMetric.EPISODE_STORE_FAILURES),
+        ("fast-path-mismatches", ForwarderMetric.FAST_PATH_MISMATCHES),
+    ],
+)
+def test_a_degraded_fast_path_pages_on_the_first_occurrence(synthesized, name, metric):
+    # The forwarder's own metric, as its handler emits it (tests/integration/test_fast_path_forwarder.py
+    # reads the same namespace, name and dimension from the handler's output)
+    alarm = health_alarms(synthesized)[name]
+    assert semantics(alarm) == (
+        FORWARDER_METRICS_NAMESPACE,
+        metric.value,
+        "Sum",
+        60,
+        1,
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    )
+    assert alarm["Dimensions"] == [{"Name": SERVICE_DIMENSION, "Value": SERVICE_NAME}]
+
+
+def test_without_the_fast_path_its_health_alarms_are_not_built():
+    stack = Stack(App(), "HealthOnly")
+    health = PipelineHealth(stack, "Health", **_health_inputs(stack, BaselineConfig().health))
+    assert set(health.alarms) == HEALTH_ALARMS - FAST_PATH_HEALTH_ALARMS
 
 
 def test_any_message_in_the_dead_letter_queue_pages(synthesized):
@@ -185,16 +225,18 @@ def test_configured_emails_and_pagerduty_https_endpoints_subscribe_to_the_health
 def test_a_silence_window_cloudwatch_cannot_evaluate_fails_synth(minutes):
     stack = Stack(App(), "HealthOnly")
     settings = BaselineConfig().health.__class__(emails=(), https_endpoints=(), trail_silence_minutes=minutes)
-    function = lambda_.Function.from_function_name(stack, "Fn", "forwarder")
 
     with pytest.raises(ValueError, match=r"trailSilenceMinutes is .* between 1 and 1440"):
-        PipelineHealth(
-            stack,
-            "Health",
-            settings=settings,
-            name_prefix=PREFIX,
-            forwarder=function,
-            dead_letter_queue=sqs.Queue.from_queue_arn(stack, "Q", "arn:aws:sqs:us-east-1:111122223333:q"),
-            trail_log_group=logs.LogGroup.from_log_group_name(stack, "L", "trail"),
-            alerts_topic=sns.Topic.from_topic_arn(stack, "T", "arn:aws:sns:us-east-1:111122223333:t"),
-        )
+        PipelineHealth(stack, "Health", **_health_inputs(stack, settings))
+
+
+def _health_inputs(stack: Stack, settings: Any) -> dict[str, Any]:
+    """PipelineHealth's inputs as imported stand-ins, without the fast path."""
+    return {
+        "settings": settings,
+        "name_prefix": PREFIX,
+        "forwarder": lambda_.Function.from_function_name(stack, "Fn", "forwarder"),
+        "dead_letter_queue": sqs.Queue.from_queue_arn(stack, "Q", "arn:aws:sqs:us-east-1:111122223333:q"),
+        "trail_log_group": logs.LogGroup.from_log_group_name(stack, "L", "trail"),
+        "alerts_topic": sns.Topic.from_topic_arn(stack, "T", "arn:aws:sns:us-east-1:111122223333:t"),
+    }

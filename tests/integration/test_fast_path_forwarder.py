@@ -11,8 +11,14 @@ from typing import Any
 from moto.dynamodb.responses import DynamoHandler
 
 from detections.targets.eventbridge import eventbridge_envelope
+from lambdas.forwarder.environment import (
+    FORWARDER_METRICS_NAMESPACE,
+    SERVICE_DIMENSION,
+    SERVICE_NAME,
+    ForwarderMetric,
+)
 from testkit.alarms import cloudtrail_record
-from testkit.scenarios import alarm_message, emitted_metrics, sns_event
+from testkit.scenarios import MetricSeries, alarm_message, emitted_metric_series, emitted_metrics, sns_event
 
 OWN_ACCOUNT = "123456789012"  # moto's account, and the account in the fake Lambda context's ARN
 MEMBER_ACCOUNT = "444455556666"
@@ -76,6 +82,16 @@ def test_the_alarm_path_afterwards_lands_on_the_fast_paths_alert(forwarder) -> N
     assert second["payload"]["custom_details"]["pivot"]["commands"]
 
 
+def test_a_fast_event_delivered_after_the_alarm_lands_on_the_alarms_alert(forwarder) -> None:
+    # EventBridge is best effort: this time the alarm pages first
+    record = guardduty_deleted()
+    forwarder.put_records([record])
+    assert forwarder.invoke(sns_event(alarm_message("guardduty-disabled"))) == {"outcomes": ["paged"]}
+    assert forwarder.invoke(eventbridge_event(record)) == {"outcomes": ["paged"]}
+    alarm_page, fast_page = forwarder.pagerduty.valid_events()
+    assert fast_page["dedup_key"] == alarm_page["dedup_key"]  # one PagerDuty alert
+
+
 def test_the_episode_table_down_still_pages(forwarder, capsys) -> None:
     for action in ("get_item", "put_item"):
         forwarder.aws.faults.fail(
@@ -84,8 +100,25 @@ def test_the_episode_table_down_still_pages(forwarder, capsys) -> None:
     assert forwarder.invoke(eventbridge_event(guardduty_deleted())) == {"outcomes": ["paged"]}
     (request,) = forwarder.pagerduty.requests
     assert request.valid, request.errors
-    metrics = emitted_metrics(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    metrics = emitted_metrics(out)
     assert metrics["PagesSent"] == 1 and metrics["EpisodeStoreFailures"] == 3
+    # Filed under the series the health-episode-store-failures alarm watches (tests/infra/test_pipeline_health)
+    assert health_alarm_series(ForwarderMetric.EPISODE_STORE_FAILURES) in emitted_metric_series(out)
+
+
+def test_an_event_no_detection_matches_pages_and_raises_the_mismatch_metric(forwarder, capsys) -> None:
+    record = cloudtrail_record(eventName="ListUsers", eventSource="iam.amazonaws.com")
+    assert forwarder.invoke(eventbridge_event(record)) == {"outcomes": ["paged"]}
+    (event,) = forwarder.pagerduty.valid_events()
+    assert event["payload"]["class"] == "unknown-fast-path-event"
+    assert health_alarm_series(ForwarderMetric.FAST_PATH_MISMATCHES) in emitted_metric_series(
+        capsys.readouterr().out
+    )
+
+
+def health_alarm_series(metric: ForwarderMetric) -> MetricSeries:
+    return (FORWARDER_METRICS_NAMESPACE, metric.value, ((SERVICE_DIMENSION, SERVICE_NAME),))
 
 
 def test_a_missing_episode_table_still_pages(forwarder, capsys) -> None:
@@ -118,6 +151,22 @@ def test_an_own_account_event_carries_the_alias(forwarder) -> None:
     assert f"security-tooling ({OWN_ACCOUNT})" in event["payload"]["summary"]
 
 
+class CountingClient:
+    """The DynamoDB client, counting the requests the store makes."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.requests: list[str] = []
+
+    def get_item(self, **request: Any) -> Any:
+        self.requests.append("GetItem")
+        return self.client.get_item(**request)
+
+    def put_item(self, **request: Any) -> Any:
+        self.requests.append("PutItem")
+        return self.client.put_item(**request)
+
+
 def test_the_dynamodb_store_opens_joins_and_reopens_after_expiry(aws) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -125,22 +174,27 @@ def test_the_dynamodb_store_opens_joins_and_reopens_after_expiry(aws) -> None:
     from lambdas.forwarder.episodes import Episode
 
     aws.reset()
-    store = DynamoEpisodeStore(aws.client("dynamodb"), aws.create_episode_table("episodes-store-test"))
+    client = CountingClient(aws.client("dynamodb"))
+    store = DynamoEpisodeStore(client, aws.create_episode_table("episodes-store-test"))
     now = datetime(2026, 11, 24, 6, 20, tzinfo=UTC)
     first = Episode("guardduty-disabled", OWN_ACCOUNT, "key-1", now + timedelta(minutes=30))
     assert store.open_episode(first, now) == "key-1"
-    # Within the episode: a second opener and the alarm path get the first key
+    # Within the episode, a second opener (either path) gets the first key, in one request: the refused
+    # put returns the open episode's item
+    client.requests.clear()
     second = Episode("guardduty-disabled", OWN_ACCOUNT, "key-2", now + timedelta(minutes=35))
-    assert store.open_episode(second, now + timedelta(minutes=5)) == "key-1"
-    assert store.open_episode_key("guardduty-disabled", OWN_ACCOUNT, now + timedelta(minutes=29)) == "key-1"
-    # Another account or detection: no episode
-    assert store.open_episode_key("guardduty-disabled", MEMBER_ACCOUNT, now) is None
-    assert store.open_episode_key("root-console-login", OWN_ACCOUNT, now) is None
-    # After expiry (TTL deletes lazily, so the item may still be there): closed, and the next page reopens
+    assert store.open_episode(second, now + timedelta(minutes=29)) == "key-1"
+    assert client.requests == ["PutItem"]
+    # Another account or detection: its own episode
+    member = Episode("guardduty-disabled", MEMBER_ACCOUNT, "key-m", now + timedelta(minutes=30))
+    assert store.open_episode(member, now) == "key-m"
+    other = Episode("root-console-login", OWN_ACCOUNT, "key-r", now + timedelta(minutes=30))
+    assert store.open_episode(other, now) == "key-r"
+    # After expiry (TTL deletes lazily, so the item may still be there): the next page reopens
     later = now + timedelta(minutes=31)
-    assert store.open_episode_key("guardduty-disabled", OWN_ACCOUNT, later) is None
     third = Episode("guardduty-disabled", OWN_ACCOUNT, "key-3", later + timedelta(minutes=30))
     assert store.open_episode(third, later) == "key-3"
+    assert store.open_episode(second, later + timedelta(minutes=1)) == "key-3"
     # Paged events: remembered until their expiry
     assert not store.already_paged("event/e-1/guardduty-disabled", now)
     store.record_paged("event/e-1/guardduty-disabled", now + timedelta(minutes=30))

@@ -158,29 +158,55 @@ def test_a_redelivered_event_does_not_page_twice() -> None:
     assert len(posted) == 1 and metrics["DuplicateEvents"] == 1
 
 
-def test_a_second_event_of_the_same_incident_and_the_alarm_afterwards_land_on_the_first_alert() -> None:
-    clock = Clock(60.0)
-    deps, posted, _ = fast_deps(clock)
-    forward_event(envelope(guardduty_deleted()), deps, clock)
-    second = guardduty_deleted(eventID="6f1c2b1e-0000-4000-8000-000000000002", awsRegion="eu-west-1")
-    forward_event(envelope(second), deps, clock)
+def detection_alarm(detection_id: str) -> dict[str, Any]:
+    """The SNS notification of the detection's alarm entering ALARM, in this account."""
     alarm = sns_event_with(
         {
-            "AlarmName": "security-baseline-guardduty-disabled",
-            "AlarmDescription": "[guardduty-disabled] GuardDuty impaired.",
+            "AlarmName": f"security-baseline-{detection_id}",
+            "AlarmDescription": f"[{detection_id}] test alarm.",
             "Trigger": {
-                "MetricName": "guardduty-disabled",
+                "MetricName": detection_id,
                 "Namespace": "SecurityBaseline",
                 "Period": 60,
                 "EvaluationPeriods": 20,
             },
         }
     )
-    alarm_account = json.loads(alarm["Records"][0]["Sns"]["Message"])["AWSAccountId"]
-    assert alarm_account == OWN_ACCOUNT
-    assert forward_event(alarm, deps, clock) == {"outcomes": ["paged"]}
+    assert json.loads(alarm["Records"][0]["Sns"]["Message"])["AWSAccountId"] == OWN_ACCOUNT
+    return alarm
+
+
+def test_a_second_event_of_the_same_incident_and_the_alarm_afterwards_land_on_the_first_alert() -> None:
+    clock = Clock(60.0)
+    deps, posted, _ = fast_deps(clock)
+    forward_event(envelope(guardduty_deleted()), deps, clock)
+    second = guardduty_deleted(eventID="6f1c2b1e-0000-4000-8000-000000000002", awsRegion="eu-west-1")
+    forward_event(envelope(second), deps, clock)
+    assert forward_event(detection_alarm("guardduty-disabled"), deps, clock) == {"outcomes": ["paged"]}
     keys = [page["dedup_key"] for page in posted]
     assert len(keys) == 3 and len(set(keys)) == 1, keys
+
+
+def test_when_the_alarm_pages_first_the_late_fast_page_lands_on_its_alert() -> None:
+    # EventBridge is best effort: here its delivery comes after the alarm's
+    clock = Clock(60.0)
+    deps, posted, _ = fast_deps(clock)
+    assert forward_event(detection_alarm("guardduty-disabled"), deps, clock) == {"outcomes": ["paged"]}
+    assert forward_event(envelope(guardduty_deleted()), deps, clock) == {"outcomes": ["paged"]}
+    alarm_page, fast_page = posted
+    assert fast_page["dedup_key"] == alarm_page["dedup_key"]
+    assert "/fast/" not in alarm_page["dedup_key"]  # the alarm's own key opened the episode
+
+
+def test_an_alarm_of_a_detection_without_a_fast_path_keeps_its_own_key_and_skips_the_store() -> None:
+    clock = Clock(60.0)
+    store = FailingEpisodeStore()
+    deps, posted, metrics = fast_deps(clock, store)
+    assert not has_fast_path(get_detection("iam-policy-changes"))
+    assert forward_event(detection_alarm("iam-policy-changes"), deps, clock) == {"outcomes": ["paged"]}
+    assert store.calls == 0 and "EpisodeStoreFailures" not in metrics
+    (page,) = posted
+    assert "/iam-policy-changes/" in page["dedup_key"] and "/fast/" not in page["dedup_key"]
 
 
 def test_another_detections_incident_or_account_opens_its_own_alert() -> None:
