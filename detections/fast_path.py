@@ -53,8 +53,7 @@ class FastPathDecision:
 
 
 def decide(detection: Detection) -> FastPathDecision:
-    # getattr: the rule model adds Detection.fast_path in parallel; this works before and after it lands.
-    flag: bool | None = getattr(detection, "fast_path", None)
+    flag = detection.fast_path
     try:
         compiled: CompiledEventPattern | None = compile_patterns(detection.all_patterns)
         refusal = ""

@@ -255,7 +255,7 @@ def _join_episode(deps: Dependencies, detection_id: str, account_id: str, own_ke
 
 
 def _has_fast_path(deps: Dependencies, detection: Detection) -> bool:
-    """Only these detections share episodes: the others page by their alarm alone and never touch the store."""
+    """Only these detections share episodes; the others page by their alarm alone and skip the store."""
     return any(candidate.id == detection.id for candidate in deps.fast_path_detections)
 
 

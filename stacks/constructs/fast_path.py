@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -121,12 +121,10 @@ class FastPathRules(Construct):
             cfn_rule.state = decision.rule_state
             self.rules[decision.detection_id] = rule
 
-        this_account_policy = events.CfnEventBusPolicy(
+        this_account_policy = _bus_policy_statement(
             self,
             "BusPolicy",
-            statement_id=BUS_POLICY_STATEMENT_ID,
-            event_bus_name="default",
-            statement={
+            {
                 "Sid": BUS_POLICY_STATEMENT_ID,
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:root"},
@@ -138,12 +136,10 @@ class FastPathRules(Construct):
             # In addition to the statement above, not instead: this account's own forwarding stacks keep
             # working while the organization id is being corrected, and the single-account contract stays
             # one statement that never changes. Both admit only principals of the organization.
-            organization_policy = events.CfnEventBusPolicy(
+            organization_policy = _bus_policy_statement(
                 self,
                 "OrganizationBusPolicy",
-                statement_id=ORGANIZATION_BUS_POLICY_STATEMENT_ID,
-                event_bus_name="default",
-                statement={
+                {
                     "Sid": ORGANIZATION_BUS_POLICY_STATEMENT_ID,
                     "Effect": "Allow",
                     "Principal": "*",
@@ -247,3 +243,18 @@ class FastPathForwarding(Construct):
                 else "ENABLED"
             )
             self.rules.append(rule)
+
+
+def _bus_policy_statement(scope: Construct, construct_id: str, statement: dict[str, object]) -> CfnResource:
+    """One statement of the default bus's policy (AWS::Events::EventBusPolicy, identified by its Sid).
+
+    A plain CfnResource rather than events.CfnEventBusPolicy: the Python binding of the latter hands its
+    deprecated ``principal`` property to the CDK library even when unset, and every synth then printed a
+    deprecation warning users cannot act on. The template is the same.
+    """
+    return CfnResource(
+        scope,
+        construct_id,
+        type="AWS::Events::EventBusPolicy",
+        properties={"StatementId": statement["Sid"], "EventBusName": "default", "Statement": statement},
+    )

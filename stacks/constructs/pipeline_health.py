@@ -127,10 +127,10 @@ class PipelineHealth(Construct):
                 "episode-store-failures",
                 name_prefix,
                 _forwarder_metric(ForwarderMetric.EPISODE_STORE_FAILURES),
-                "The forwarder could not read or write its episode table (DynamoDB throttling, access denied or "
-                "a timeout). Pages still went out, but the fast path and the alarm path may each have opened "
-                "an alert for one incident, and a redelivered event may have paged twice. Check the "
-                "forwarder's log for 'Episode store failed' and the table's metrics.",
+                "The forwarder could not read or write its episode table (DynamoDB throttling, access "
+                "denied or a timeout). Pages still went out, but the fast path and the alarm path may each "
+                "have opened an alert for one incident, and a redelivered event may have paged twice. Check "
+                "the forwarder's log for 'Episode store failed' and the table's metrics.",
             )
             self.alarms["fast-path-mismatches"] = self._at_least_one(
                 "fast-path-mismatches",
@@ -138,8 +138,9 @@ class PipelineHealth(Construct):
                 _forwarder_metric(ForwarderMetric.FAST_PATH_MISMATCHES),
                 "An EventBridge rule delivered a CloudTrail event that no fast-path detection's filter "
                 "pattern matches. It was paged as an unrecognised fast-path event; the EventBridge pattern "
-                "and the filter pattern disagree, or the deployed rules differ from the forwarder's package. "
-                "Replay the event with 'python -m detections match' and redeploy both stacks from one commit.",
+                "and the filter pattern disagree, or the deployed rules differ from the forwarder's "
+                "package. Replay the event with 'python -m detections match' and redeploy both stacks from "
+                "one commit.",
             )
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)

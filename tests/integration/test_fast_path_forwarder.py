@@ -103,7 +103,7 @@ def test_the_episode_table_down_still_pages(forwarder, capsys) -> None:
     out = capsys.readouterr().out
     metrics = emitted_metrics(out)
     assert metrics["PagesSent"] == 1 and metrics["EpisodeStoreFailures"] == 3
-    # Filed under the series the health-episode-store-failures alarm watches (tests/infra/test_pipeline_health)
+    # Filed under the series health-episode-store-failures watches (tests/infra/test_pipeline_health.py)
     assert health_alarm_series(ForwarderMetric.EPISODE_STORE_FAILURES) in emitted_metric_series(out)
 
 
