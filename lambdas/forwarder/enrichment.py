@@ -52,6 +52,18 @@ _RESOURCE_KEYS = (
     "functionName",
     "dBInstanceIdentifier",
     "snapshotId",
+    # What the data-store, snapshot, logging and analyzer detections act on (their APIs' own names).
+    "tableName",
+    "dBClusterIdentifier",
+    "dBSnapshotIdentifier",
+    "dBClusterSnapshotIdentifier",
+    "imageId",
+    "fileSystemId",
+    "secretId",
+    "logGroupName",
+    "configRuleName",
+    "analyzerName",
+    "policyId",
 )
 
 

@@ -142,6 +142,24 @@ def test_summary_of_principals_sources_and_resources() -> None:
     assert set(summary["resources"]) == {"userName=bob", "bucketName=payroll"}
 
 
+@pytest.mark.parametrize(
+    ("event_name", "request_parameters", "shown"),
+    [
+        ("DeleteTable", {"tableName": "orders"}, "tableName=orders"),
+        ("DeleteDBCluster", {"dBClusterIdentifier": "billing"}, "dBClusterIdentifier=billing"),
+        ("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "nightly"}, "dBSnapshotIdentifier=nightly"),
+        ("ModifyImageAttribute", {"imageId": "ami-0abc"}, "imageId=ami-0abc"),
+        ("DeleteSecret", {"secretId": "prod/db"}, "secretId=prod/db"),
+        ("DeleteLogGroup", {"logGroupName": "/aws/cloudtrail"}, "logGroupName=/aws/cloudtrail"),
+    ],
+)
+def test_the_page_names_the_resource_a_dangerous_call_acted_on(event_name, request_parameters, shown) -> None:
+    # Without a resources array, as these calls are usually recorded
+    record = cloudtrail_record(eventName=event_name, requestParameters=request_parameters)
+    record.pop("resources", None)
+    assert enrichment.affected_resources(record) == [shown]
+
+
 def test_console_login_mfa_comes_from_additional_event_data() -> None:
     record = cloudtrail_record(
         userIdentity={"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
