@@ -47,6 +47,9 @@ _SELECTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("additionaleventdata", ("additionalEventData",)),
     ("array_join(transform(resources, r -> r.arn), ' ')", ("resources",)),
 )
+#: How many columns the investigate query returns.
+SELECTED_COLUMNS = len(_SELECTED)
+
 _JSON_TEXT = {("requestParameters",), ("additionalEventData",)}
 
 

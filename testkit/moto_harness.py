@@ -328,6 +328,27 @@ class MotoHarness:
             urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"), timeout=5
         )
 
+    def moto_api(self, path: str, body: dict[str, Any]) -> None:
+        """POST to moto's own control API (``/moto-api/<path>``): state transitions, queued results."""
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def queue_athena_results(self, rows: list[list[str | None]], columns: int) -> None:
+        """The rows the next Athena query returns (moto answers every query with queued results, in order),
+        as Athena sends them: a header row of ``columns`` names first, a missing value as an empty datum."""
+        header = {"Data": [{"VarCharValue": f"c{n}"} for n in range(columns)]}
+        data = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows]
+        self.moto_api(
+            "static/athena/query-results", {"results": [{"rows": [header, *data], "column_info": []}]}
+        )
+
     def base_environment(self) -> dict[str, str]:
         return {
             **FAKE_CREDENTIALS,

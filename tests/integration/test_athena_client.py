@@ -3,16 +3,13 @@ moto's Athena over HTTP."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from detections.athena import AthenaQueryError, run_query, summary_from_rows
-from testkit.moto_harness import FAKE_CREDENTIALS, MotoHarness
+from testkit.moto_harness import MotoHarness
 
 # --- The client's flow against moto's Athena over HTTP --------------------------------------------------
 
@@ -20,25 +17,9 @@ from testkit.moto_harness import FAKE_CREDENTIALS, MotoHarness
 @pytest.fixture(scope="module")
 def moto_athena() -> Iterator[tuple[MotoHarness, Any]]:
     with MotoHarness() as aws:
-        client = boto3.client(
-            "athena",
-            endpoint_url=aws.endpoint_url,
-            region_name=FAKE_CREDENTIALS["AWS_REGION"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = aws.client("athena")
         client.create_work_group(Name="backtest", Configuration={})
         yield aws, client
-
-
-def _moto_api(aws: MotoHarness, path: str, body: dict[str, Any]) -> None:
-    request = urllib.request.Request(
-        f"{aws.endpoint_url}/moto-api/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request).read()
 
 
 @pytest.fixture
@@ -46,17 +27,15 @@ def running_for_two_polls(moto_athena) -> Iterator[None]:
     """moto's executions go QUEUED -> RUNNING -> SUCCEEDED, one step per two GetQueryExecution calls."""
     aws, _ = moto_athena
     model = {"model_name": "athena::execution"}
-    _moto_api(
-        aws, "state-manager/set-transition", {**model, "transition": {"progression": "manual", "times": 2}}
+    aws.moto_api(
+        "state-manager/set-transition", {**model, "transition": {"progression": "manual", "times": 2}}
     )
     yield
-    _moto_api(aws, "state-manager/unset-transition", model)
+    aws.moto_api("state-manager/unset-transition", model)
 
 
 def _queue_results(aws: MotoHarness, rows: list[list[str | None]]) -> None:
-    header = {"Data": [{"VarCharValue": f"c{n}"} for n in range(len(rows[0]))]}
-    data = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows]
-    _moto_api(aws, "static/athena/query-results", {"results": [{"rows": [header, *data], "column_info": []}]})
+    aws.queue_athena_results(rows, columns=len(rows[0]))
 
 
 def test_run_query_polls_until_succeeded_and_reads_every_row(moto_athena, running_for_two_polls):

@@ -7,21 +7,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import duckdb
 import pytest
 
 from detections.cli_investigate import add_arguments, build_query, investigate
 from detections.investigate import UsageError, row_of
-from detections.investigate_athena import filter_sql, investigate_sql, record_of_row
+from detections.investigate_athena import SELECTED_COLUMNS, filter_sql, investigate_sql, record_of_row
 from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
 from lambdas.forwarder.enrichment import summarize
-from testkit.moto_harness import FAKE_CREDENTIALS, MotoHarness
+from testkit.moto_harness import MotoHarness
 from testkit.rule_cases import catalogue_case_records
 from tests.investigate.trail_data import ACCOUNT, CULPRIT_ARN, CULPRIT_IP, REGION, Scenario, stamp
 from tests.unit.detections.athena_table import load_table, to_duckdb
@@ -138,28 +136,13 @@ def test_filters_the_table_cannot_answer_are_refused_with_the_reason(argv: list[
 @pytest.fixture(scope="module")
 def athena() -> Iterator[tuple[MotoHarness, Any]]:
     with MotoHarness() as aws:
-        client = boto3.client(
-            "athena",
-            endpoint_url=aws.endpoint_url,
-            region_name=FAKE_CREDENTIALS["AWS_REGION"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = aws.client("athena")
         client.create_work_group(Name=ATHENA_WORKGROUP, Configuration={})
         yield aws, client
 
 
 def _queue_results(aws: MotoHarness, rows: list[list[str | None]]) -> None:
-    header = {"Data": [{"VarCharValue": f"c{n}"} for n in range(17)]}
-    data = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows]
-    body = {"results": [{"rows": [header, *data], "column_info": []}]}
-    request = urllib.request.Request(
-        f"{aws.endpoint_url}/moto-api/static/athena/query-results",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request).read()
+    aws.queue_athena_results(rows, columns=SELECTED_COLUMNS)
 
 
 def _started_queries(client: Any) -> list[str]:
