@@ -1,9 +1,10 @@
 """Which detections also page through EventBridge (the fast path), and why the others do not.
 
 A detection's rule may set ``fast_path`` (True / False); unset (None), the fast path is on for ``critical``
-and ``error`` severity where the EventBridge translation is exact. A detection forced on whose pattern does
-not translate exactly is an error, not a silent fallback: the fast path must page on exactly what the alarm
-pages on.
+and ``error`` severity where the EventBridge translation is exact. Never for a ``resolve_on_ok`` detection:
+its alarm's OK resolves the alarm's alert, and could not close one a fast page opened. A detection forced on
+whose pattern does not translate exactly, or that resolves on OK, is an error, not a silent fallback: the
+fast path must page on exactly what the alarm pages on, and its alerts must close as the alarm's do.
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def decide(detection: Detection) -> FastPathDecision:
         compiled, refusal = None, error.reason
     if flag is False:
         return FastPathDecision(detection.id, False, "fast_path = false in its rule", compiled)
+    if detection.resolve_policy == "resolve_on_ok":
+        # The alarm's OK resolves the alarm's own alert key; a fast page opens its alert before the alarm
+        # exists, and no OK would ever close it.
+        if flag is True:
+            raise FastPathError(
+                f'detection {detection.id}: fast_path = true with resolve_policy = "resolve_on_ok": the '
+                'alarm\'s OK could not resolve the alert a fast page opens; set resolve_policy = "manual" '
+                "or fast_path = false"
+            )
+        return FastPathDecision(
+            detection.id, False, "resolve_policy = resolve_on_ok (its alarm's OK closes the alert)", compiled
+        )
     if compiled is None:
         if flag is True:
             raise FastPathError(

@@ -8,6 +8,7 @@ tests/integration/test_eventbridge_differential.py.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -160,8 +161,6 @@ def test_forwarding_patterns_fit_the_quota_and_separate_read_only_listeners() ->
 
 
 def _detection(**changes: Any) -> Detection:
-    from dataclasses import replace
-
     return replace(get_detection("root-account-usage"), **changes)
 
 
@@ -175,22 +174,26 @@ def test_fast_path_defaults_follow_severity_and_exactness() -> None:
     assert decide(get_detection("cloudtrail-configuration-changes")).rule_state == "ENABLED"
 
 
-class _Flagged:
-    """A detection with the rule model's fast_path flag (read through getattr before the field exists)."""
-
-    def __init__(self, detection: Detection, fast_path: bool | None) -> None:
-        self._detection = detection
-        self.fast_path = fast_path
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._detection, name)
-
-
 def test_fast_path_flag_overrides_the_default_and_a_forced_inexact_one_is_an_error() -> None:
-    assert not decide(_Flagged(_detection(), False)).enabled  # type: ignore[arg-type]
-    assert decide(_Flagged(_detection(severity="info"), True)).enabled  # type: ignore[arg-type]
+    assert not decide(_detection(fast_path=False)).enabled
+    assert decide(_detection(severity="info", fast_path=True)).enabled
     with pytest.raises(FastPathError, match=r"ec2-ami-shared.*set fast_path = false"):
-        decide(_Flagged(get_detection("ec2-ami-shared"), True))  # type: ignore[arg-type]
+        decide(replace(get_detection("ec2-ami-shared"), fast_path=True))
+
+
+def test_a_detection_resolved_by_its_alarms_ok_has_no_fast_path() -> None:
+    # The OK resolves the alarm's alert; an alert a fast page opened first would never close
+    resolved_on_ok = decide(_detection(resolve_policy="resolve_on_ok"))
+    assert not resolved_on_ok.enabled and "resolve_on_ok" in resolved_on_ok.reason
+    with pytest.raises(
+        FastPathError, match=r'root-account-usage.*set resolve_policy = "manual" or fast_path'
+    ):
+        decide(_detection(resolve_policy="resolve_on_ok", fast_path=True))
+    assert all(
+        not decide(detection).enabled
+        for detection in CATALOGUE
+        if detection.resolve_policy == "resolve_on_ok"
+    )
 
 
 def test_more_than_thirty_wildcard_rules_is_an_error_naming_the_fix() -> None:
