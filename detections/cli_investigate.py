@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from detections.catalogue import get_detection
-from detections.deployment import project_config
+from detections.deployment import SelectionError, deployment_detections, project_config
 from detections.filter_pattern import compile_pattern
 from detections.investigate import (
     COLUMNS,
@@ -37,6 +37,8 @@ from detections.investigate_sources import (
     s3_records,
 )
 from detections.naming import ATHENA_DATABASE, ATHENA_TABLE, ATHENA_WORKGROUP
+from detections.rule import Detection
+from detections.rule_files import RuleFileError
 from lambdas.forwarder.enrichment import EvidenceSummary, summarize
 
 EXIT_OK = 0
@@ -115,7 +117,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--account", action="append", default=[], help="recipientAccountId.")
     what.add_argument("--region", action="append", default=[], help="awsRegion of the event.")
     what.add_argument(
-        "--detection", action="append", default=[], help="A catalogue detection id: its patterns."
+        "--detection",
+        action="append",
+        default=[],
+        help="A detection id (built-in, a rule of cdk.json's rulesDir, or of --rules-dir): its patterns.",
+    )
+    what.add_argument(
+        "--rules-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="Also look --detection up among the <id>.toml rules of DIR; repeatable.",
     )
     what.add_argument("--pattern", help="Any CloudWatch Logs filter pattern (JSON to combine with others).")
     what.add_argument(
@@ -153,13 +165,34 @@ def run_investigate(args: argparse.Namespace) -> int:
     return investigate(args, out=sys.stdout, err=sys.stderr)
 
 
+def _detection(detection_id: str, rules_dirs: list[str]) -> Detection:
+    """A built-in (disabled ones included: a past event may still need explaining), else a user rule of
+    cdk.json's rulesDir or of ``rules_dirs``. cdk.json and the rule files are read only when needed."""
+    try:
+        return get_detection(detection_id)
+    except KeyError:
+        pass
+    try:
+        selection = deployment_detections(extra_rules_dirs=rules_dirs)
+    except (RuleFileError, SelectionError) as error:
+        raise UsageError("--rules-dir", str(error)) from None
+    except ValueError as error:  # stacks/config.py's ConfigError (loaded by file path, so not importable)
+        raise UsageError("--detection", f"cdk.json: {error}") from None
+    for detection in selection:
+        if detection.id == detection_id:
+            return detection
+    raise UsageError(
+        "--detection",
+        f"no detection {detection_id!r} among the built-ins, cdk.json's rulesDir"
+        + (f" or {', '.join(rules_dirs)}" if rules_dirs else "")
+        + "; run `python -m detections list` (add --rules-dir DIR for a folder of your rules)",
+    )
+
+
 def build_query(args: argparse.Namespace, now: datetime) -> Query:
     detection_patterns = []
     for detection_id in args.detection:
-        try:
-            detection = get_detection(detection_id)
-        except KeyError as error:
-            raise UsageError("--detection", f"{error.args[0]}; run `python -m detections list`") from None
+        detection = _detection(detection_id, args.rules_dir)
         detection_patterns += [compile_pattern(text) for text in detection.all_patterns]
     filters = Filters(
         event_names=tuple(args.event_name),

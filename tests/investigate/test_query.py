@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,32 @@ def test_bad_input_names_the_option_and_the_fix(argv, option, fix, capsys, tmp_p
     assert err.startswith(f"error: {option}: ")
     assert fix in err
     assert err.count("error:") == 1
+
+
+def test_a_detection_of_the_users_own_rules_is_looked_up_in_their_folder(capsys, tmp_path: Path) -> None:
+    # Given a trail file: a CreateUser (examples/rules/iam-user-created.toml matches it) and a DeleteTable
+    when = datetime.now(UTC) - timedelta(hours=1)
+    created = {
+        **dynamodb_event("CreateUser", when, CULPRIT_ARN, CULPRIT_IP),
+        "eventSource": "iam.amazonaws.com",
+    }
+    deleted = dynamodb_event("DeleteTable", when, CULPRIT_ARN, CULPRIT_IP)
+    trail = tmp_path / "trail.jsonl"
+    trail.write_text(f"{json.dumps(created)}\n{json.dumps(deleted)}\n")
+    rules = Path(__file__).resolve().parents[2] / "examples" / "rules"
+    argv = ["--detection", "iam-user-created", "--since", "1d", "--format", "jsonl", str(trail)]
+
+    # Without the folder, the id is unknown, and the error says where it looked and how to add a folder
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.startswith("error: --detection: no detection 'iam-user-created'")
+    assert "--rules-dir DIR" in err
+    # With it, the rule's pattern selects the CreateUser only
+    code, out, err = run([*argv, "--rules-dir", str(rules)], capsys)
+    assert code == 0, err
+    assert [json.loads(line)["event"] for line in out.splitlines()] == ["CreateUser"]
+    # A folder that is no rules folder is named as the problem
+    code, _, err = run([*argv, "--rules-dir", str(tmp_path / "absent")], capsys)
+    assert code == 2 and err.startswith("error: --rules-dir: ")
 
 
 def test_an_unknown_filter_is_a_usage_error(capsys) -> None:
