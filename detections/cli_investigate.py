@@ -330,7 +330,7 @@ def _read(
 
     try:
         if source == "files":
-            collect(file_records(args.paths, coverage := Coverage("files"), err), coverage)
+            collect(file_records(args.paths, query.time, coverage := Coverage("files"), err), coverage)
         elif source == "s3":
             for url in args.paths:
                 collect(s3_records(client("s3"), url, query, coverage := Coverage(url), err), coverage)

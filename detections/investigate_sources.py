@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from detections.filter_pattern import FilterPattern, necessary_literals
@@ -29,7 +31,7 @@ from detections.investigate import (
     UsageError,
     is_access_key_id,
 )
-from detections.replay import ReplayError, iter_records, iter_stream_records
+from detections.replay import ReplayError, discover_files, iter_records, iter_stream_records
 
 #: LookupEvents: "The rate of lookup requests is limited to two per second, per account, per Region."
 LOOKUP_EVENTS_PER_SECOND = 2.0
@@ -41,6 +43,8 @@ BACKOFF_START_SECONDS = 1.0
 #: CloudTrail delivers a log file "typically within 5 minutes" of the calls in it (up to ~15 under load), in
 #: the folder of the delivery day: events of the range's last minutes may sit in the next day's folder.
 DELIVERY_DELAY = timedelta(minutes=15)
+#: A trail's own layout, locally as in the bucket: .../CloudTrail/<region>/YYYY/MM/DD/<file> (delivery day).
+_TRAIL_DAY_FOLDER = re.compile(r"/CloudTrail/[^/]+/(\d{4})/(\d{2})/(\d{2})/[^/]+$")
 
 
 class SourceStopped(Exception):
@@ -56,6 +60,7 @@ class Coverage:
     oldest: str | None = None
     newest: str | None = None
     stopped: str | None = None  # why the source stopped before covering the whole range
+    skipped_files: int = 0  # trail files in day folders outside the range, not read
     notes: list[str] = field(default_factory=list)
 
     def saw(self, record: Mapping[str, object]) -> None:
@@ -75,6 +80,8 @@ class Coverage:
         text = f"{self.source}: {self.read:,} events read"
         if self.requests:
             text += f" in {self.requests:,} requests"
+        if self.skipped_files:
+            text += f"; {self.skipped_files:,} file(s) not read: their day folders are outside the range"
         if self.failed_files:
             text += f"; {self.failed_files} file(s) could not be read completely (errors above)"
         if self.stopped:
@@ -129,9 +136,41 @@ def _call_with_backoff(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def file_records(paths: Sequence[str], coverage: Coverage, err: TextIO) -> Iterator[dict[str, object]]:
-    """Every record of the files (folders walked), errors reported per file on ``err``."""
-    for item in iter_records(paths):
+def delivery_days(time_range: TimeRange) -> list[datetime]:
+    """The days whose trail folders can hold events of the range: a file lands in the folder of the day it is
+    delivered, up to DELIVERY_DELAY after its last event."""
+    return TimeRange(time_range.start, time_range.end + DELIVERY_DELAY).days()
+
+
+def delivery_day(path: Path) -> date | None:
+    """The day folder of a file in the trail's layout, None for a file laid out otherwise."""
+    found = _TRAIL_DAY_FOLDER.search(path.as_posix())
+    if found is None:
+        return None
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:  # "2026/13/45": not a day folder after all
+        return None
+
+
+def file_records(
+    paths: Sequence[str], time_range: TimeRange, coverage: Coverage, err: TextIO
+) -> Iterator[dict[str, object]]:
+    """Every record of the files (folders walked), errors reported per file on ``err``. Files in the trail's
+    day folders outside the range are not read; files laid out otherwise are read in full."""
+    days = {day.date() for day in delivery_days(time_range)}
+    files: list[Path] = []
+    for entry in discover_files(paths):
+        if isinstance(entry, ReplayError):
+            coverage.failed_files += 1
+            err.write(f"error: {entry.message}\n")
+            continue
+        day = delivery_day(entry)
+        if day is not None and day not in days:
+            coverage.skipped_files += 1
+            continue
+        files.append(entry)
+    for item in iter_records(files):
         if isinstance(item, ReplayError):
             coverage.failed_files += 1
             err.write(f"error: {item.message}\n")
@@ -193,7 +232,7 @@ def s3_day_prefixes(
             # An organization trail adds the organization id: AWSLogs/o-xxxx/<account>/CloudTrail/...
             account_prefixes += _children(s3, bucket, child, coverage) if name.startswith("o-") else [child]
     day_prefixes: list[str] = []
-    days = TimeRange(time_range.start, time_range.end + DELIVERY_DELAY).days()
+    days = delivery_days(time_range)
     for account_prefix in account_prefixes:
         trail = account_prefix + "CloudTrail/"
         if len(segments) >= 3:

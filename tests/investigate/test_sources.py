@@ -7,6 +7,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,7 +30,15 @@ from detections.investigate_sources import (
 from testkit.lookup_events import EventHistory
 from testkit.moto_harness import MotoHarness
 from tests.investigate.conftest import run_command
-from tests.investigate.trail_data import ACCOUNT, CULPRIT_ARN, CULPRIT_IP, dynamodb_event, stamp, trail_files
+from tests.investigate.trail_data import (
+    ACCOUNT,
+    CULPRIT_ARN,
+    CULPRIT_IP,
+    dynamodb_event,
+    stamp,
+    trail_files,
+    write_trail_files,
+)
 
 NOW = datetime.now(UTC)
 
@@ -143,6 +152,41 @@ def test_the_most_selective_exact_attribute_is_looked_up() -> None:
     assert found == [("ResourceName", "orders")]
     assert caveat and "request parameters" in caveat
     assert attributes(source_ips=["1.2.3.4"]) == ([], None)
+
+
+def test_local_trail_folders_outside_the_range_are_not_read(tmp_path) -> None:
+    # Given a downloaded trail: one hourly file a day for three days, and a file laid out otherwise
+    day = datetime(2026, 11, 24, tzinfo=UTC)
+    records = [
+        dynamodb_event("DeleteTable", day + timedelta(days=n, hours=23, minutes=58), CULPRIT_ARN, CULPRIT_IP)
+        for n in (-1, 0, 1)
+    ]
+    write_trail_files(tmp_path, records)
+    loose = tmp_path / "exported.jsonl"
+    loose.write_text(json.dumps(dynamodb_event("DeleteTable", day, CULPRIT_ARN, CULPRIT_IP)) + "\n")
+    # When the range is that one day (the next day's folder can still hold its last minutes' events)
+    coverage = Coverage("files")
+    window = time_range("2026-11-24T00:00:00Z", "2026-11-24T23:59:59Z", NOW)
+    found = list(investigate_sources.file_records([str(tmp_path)], window, coverage, io.StringIO()))
+    # Then the day before is not opened; the day, the next day and the loose file are read in full
+    assert coverage.skipped_files == 1 and coverage.read == 3
+    assert sorted(str(record["eventTime"]) for record in found) == [
+        "2026-11-24T00:00:00Z",
+        "2026-11-24T23:58:00Z",
+        "2026-11-25T23:58:00Z",
+    ]
+    assert "1 file(s) not read: their day folders are outside the range" in coverage.describe()
+
+
+def test_a_folder_that_only_looks_like_a_day_is_read() -> None:
+    assert (
+        investigate_sources.delivery_day(Path("AWSLogs/1/CloudTrail/eu-west-1/2026/13/45/f.json.gz")) is None
+    )
+    assert investigate_sources.delivery_day(Path("exports/2026/11/24/f.json.gz")) is None
+    assert (
+        str(investigate_sources.delivery_day(Path("a/CloudTrail/eu-west-1/2026/11/24/f.json.gz")))
+        == "2026-11-24"
+    )
 
 
 def test_a_detection_is_looked_up_by_its_event_names() -> None:

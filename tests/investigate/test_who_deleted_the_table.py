@@ -48,7 +48,8 @@ def test_over_trail_files(trail_folder: Path, scenario: Scenario) -> None:
     result = run_command([*QUESTION, str(trail_folder)])
     assert result.returncode == 0, result.stderr
     assert_answers(result.stdout, scenario)
-    assert f"files: {len(scenario.records):,} events read" in result.stderr
+    # The older DeleteTable's day folder is outside the range: its file is not even opened
+    assert f"files: {len(scenario.records) - 1:,} events read; 1 file(s) not read" in result.stderr
 
 
 def test_over_trail_files_as_json(trail_folder: Path, scenario: Scenario) -> None:
