@@ -27,18 +27,21 @@ The alarm ARN is hashed (it can be 300+ characters) so the key stays well under 
 One alert across both paths
 ---------------------------
 The fast path pages on the CloudTrail event itself, seconds after the call; the alarm pages minutes later
-for the same incident. An *episode* (``Episode``) ties them: keyed by (detection, account) - not region, since
-the alarm lives in the home region and events come from every region - it carries the dedup key of the
+for the same incident. An *episode* (``Episode``) ties them: keyed by (detection, account) - not region,
+since the alarm lives in the home region and events come from every region - it carries the dedup key of the
 first page and expires after the alarm's evaluation window plus a margin (``EPISODE_SECONDS`` in the
-environment, from detections/alarm_window.py). Whichever path pages first opens it, with a conditional put;
-every later page of the same detection and account, from either path, gets its key back and so updates the
-same PagerDuty alert. Usually the fast path comes first; when the alarm does (EventBridge is best effort),
-the late fast page still lands on the alarm's alert. Only detections with a fast path use episodes: an
-alarm of any other detection keeps its own key, as before the fast path. For those that do, a second ALARM
-episode of the same detection and account while the first one's episode is open joins its alert (already
-resolved by a responder: PagerDuty opens a new alert for the trigger). A fast-path
-event is remembered per (event id, detection) once PagerDuty accepted its page, so a redelivered event
-never pages twice; it is written only after delivery, so a failed delivery retried by Lambda still pages.
+environment, from detections/alarm_window.py). The alarm path takes the account from its evidence (the
+earliest matching call's ``recipientAccountId``): with an organization trail the alarm lives in the central
+account while the calls, and their fast pages, are a member account's. Whichever path pages first opens it,
+with a conditional put; every later page of the same detection and account, from either path, gets its key
+back and so updates the same PagerDuty alert. Usually the fast path comes first; when the alarm does
+(EventBridge is best effort), the late fast page still lands on the alarm's alert. Only detections with a
+fast path use episodes: an alarm of any other detection keeps its own key, as before the fast path. For
+those that do, a second ALARM episode of the same detection and account while the first one's episode is
+open joins its alert (already resolved by a responder: PagerDuty opens a new alert for the trigger).
+A fast-path event is remembered per (event id, detection) once PagerDuty accepted its page, so a
+redelivered event never pages twice; it is written only after delivery, so a failed delivery retried by
+Lambda still pages.
 """
 
 from __future__ import annotations
@@ -149,6 +152,19 @@ def fast_path_dedup_key(event: TrailEvent, detection_id: str | None) -> str:
 
 def episode_item_key(detection_id: str, account_id: str) -> str:
     return f"episode/{detection_id}/{account_id}"
+
+
+def incident_account(records: Iterable[Mapping[str, object]], fallback: str) -> str:
+    """The account an alarm's incident happened in: the ``recipientAccountId`` of its earliest matching
+    record (the one a fast page would have keyed its episode by), else ``fallback`` (the alarm's account)."""
+    candidates = [
+        (event_time, account)
+        for record in records
+        if isinstance(account := record.get("recipientAccountId"), str)
+        and account
+        and isinstance(event_time := record.get("eventTime"), str)
+    ]
+    return min(candidates)[1] if candidates else fallback
 
 
 def paged_event_key(event: TrailEvent, detection_id: str | None) -> str:

@@ -141,9 +141,6 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
         return _deliver(
             deps, resolve_event(routing_key, key), key, original, deadline, ForwarderMetric.RESOLVES_SENT
         )
-    if detection is not None and _has_fast_path(deps, detection):
-        # Whichever path pages first opens the episode; the other lands on its alert.
-        key = _join_episode(deps, detection.id, notification.account_id, key)
 
     window = enrichment.evaluation_window(notification)
     # Delivery's reserve is fixed now, before anything is spent on enrichment.
@@ -151,6 +148,12 @@ def forward_notification(notification: AlarmNotification, deps: Dependencies, de
     # Read first (cached per container after the first page), so its time counts against enrichment's.
     alias = _account_alias(deps, notification.account_id)
     evidence = _gather_evidence(deps, detection, decision, window, enrichment_deadline)
+    if detection is not None and _has_fast_path(deps, detection):
+        # Whichever path pages first opens the episode; the other lands on its alert. The episode belongs to
+        # the account the calls were made in, which the evidence names: an organization trail's alarm lives
+        # in the central account, the fast path keys a member account's event by that member account.
+        account = episodes.incident_account(evidence.records, notification.account_id)
+        key = _join_episode(deps, detection.id, account, key)
     event = _trigger_event(deps, notification, detection, evidence, key, routing_key, alias, window)
     if event is None:
         return "suppressed"

@@ -92,6 +92,16 @@ def test_a_fast_event_delivered_after_the_alarm_lands_on_the_alarms_alert(forwar
     assert fast_page["dedup_key"] == alarm_page["dedup_key"]  # one PagerDuty alert
 
 
+def test_an_organization_alarm_lands_on_the_member_accounts_fast_alert(forwarder) -> None:
+    # The organization trail's alarm fires in this (central) account for a call made in a member account
+    record = guardduty_deleted(recipientAccountId=MEMBER_ACCOUNT)
+    forwarder.invoke(eventbridge_event(record))
+    forwarder.put_records([record])
+    assert forwarder.invoke(sns_event(alarm_message("guardduty-disabled"))) == {"outcomes": ["paged"]}
+    fast_page, alarm_page = forwarder.pagerduty.valid_events()
+    assert alarm_page["dedup_key"] == fast_page["dedup_key"]
+
+
 def test_the_episode_table_down_still_pages(forwarder, capsys) -> None:
     for action in ("get_item", "put_item"):
         forwarder.aws.faults.fail(

@@ -45,8 +45,8 @@ def envelope(record: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def fast_deps(clock: Clock, store: Any = None):
-    deps, posted, metrics = make_deps(clock, FakeLogs(clock, []))
+def fast_deps(clock: Clock, store: Any = None, trail_log: list[dict[str, Any]] | None = None):
+    deps, posted, metrics = make_deps(clock, FakeLogs(clock, trail_log or []))
     deps.episodes = InMemoryEpisodeStore() if store is None else store
     deps.fast_path_detections = FAST_PATH_DETECTIONS
     deps.home = Place("us-east-1", "aws")
@@ -196,6 +196,29 @@ def test_when_the_alarm_pages_first_the_late_fast_page_lands_on_its_alert() -> N
     alarm_page, fast_page = posted
     assert fast_page["dedup_key"] == alarm_page["dedup_key"]
     assert "/fast/" not in alarm_page["dedup_key"]  # the alarm's own key opened the episode
+
+
+@pytest.mark.parametrize("alarm_first", [False, True], ids=["fast-path-first", "alarm-first"])
+def test_an_organization_trails_alarm_and_a_member_accounts_fast_page_share_one_alert(alarm_first) -> None:
+    # The alarm lives in the central account; the call, and so its fast page, in a member account
+    member_call = guardduty_deleted(recipientAccountId=MEMBER_ACCOUNT)
+    clock = Clock(60.0)
+    deps, posted, _ = fast_deps(clock, trail_log=[member_call])
+    pages = [envelope(member_call), detection_alarm("guardduty-disabled")]
+    for event in reversed(pages) if alarm_first else pages:
+        assert forward_event(event, deps, clock) == {"outcomes": ["paged"]}
+    first, second = posted
+    assert first["dedup_key"] == second["dedup_key"]
+
+
+def test_the_incident_account_is_the_earliest_matching_calls() -> None:
+    calls = [
+        {"eventTime": "2026-11-24T06:21:00Z", "recipientAccountId": "222222222222"},
+        {"eventTime": "2026-11-24T06:20:00Z", "recipientAccountId": MEMBER_ACCOUNT},
+        {"eventTime": "2026-11-24T06:19:00Z"},  # no account: not a candidate
+    ]
+    assert episodes.incident_account(calls, OWN_ACCOUNT) == MEMBER_ACCOUNT
+    assert episodes.incident_account([], OWN_ACCOUNT) == OWN_ACCOUNT  # no evidence: the alarm's account
 
 
 def test_an_alarm_of_a_detection_without_a_fast_path_keeps_its_own_key_and_skips_the_store() -> None:
