@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from moto.logs.utils import EventMessageFilter as MotosOwnFilter
 
 from detections.catalogue import get_detection
+from detections.fast_path import has_fast_path
 from testkit.scenarios import (
     alarm_message,
     emitted_metrics,
@@ -58,14 +60,28 @@ def test_routing_key_never_appears_in_logs(forwarder, capsys) -> None:
     assert len(forwarder.pagerduty.valid_events()) == 1
 
 
-def test_sns_redelivery_sends_the_same_dedup_key_and_a_new_episode_a_new_one(forwarder) -> None:
+@pytest.mark.parametrize(
+    ("detection_id", "second_episode_joins"),
+    [
+        # No fast path: each ALARM episode is its own alert
+        ("iam-policy-changes", False),
+        # A fast path: one incident is one episode across both paths (window + 10 min), so an ALARM
+        # episode that starts while it is open lands on its alert (lambdas/forwarder/episodes.py)
+        ("root-account-usage", True),
+    ],
+)
+def test_sns_redelivery_sends_the_same_dedup_key_and_a_new_episode_a_new_one(
+    forwarder, detection_id: str, second_episode_joins: bool
+) -> None:
+    assert has_fast_path(get_detection(detection_id)) is second_episode_joins
     forwarder.put_records([root_console_login()])
-    notification = sns_event(alarm_message("root-account-usage"), message_id="same-sns-message")
+    notification = sns_event(alarm_message(detection_id), message_id="same-sns-message")
     forwarder.invoke(notification)
     forwarder.invoke(notification)  # SNS redelivers the same message
-    forwarder.invoke(sns_event(alarm_message("root-account-usage", at="2026-11-24T06:25:05.000+0000")))
+    forwarder.invoke(sns_event(alarm_message(detection_id, at="2026-11-24T06:25:05.000+0000")))
     keys = [e["dedup_key"] for e in forwarder.pagerduty.valid_events()]
-    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]
+    assert len(keys) == 3 and keys[0] == keys[1]
+    assert (keys[2] == keys[0]) is second_episode_joins
 
 
 def test_ok_for_a_resolve_on_ok_detection_resolves_the_alert_its_alarm_opened(forwarder) -> None:
