@@ -84,6 +84,27 @@ CLOUDTRAIL_FIELDS: dict[str, FieldSpec] = {
     "requestParameters.authType": _STRING,
     # SSM SendCommand: DocumentName (String).
     "requestParameters.documentName": _STRING,
+    # S3 PutBucketLogging: BucketLoggingStatus (object) -> LoggingEnabled (LoggingEnabled, an object, absent
+    # when logging is turned off) -> TargetBucket (String). CloudTrail writes the XML body as nested objects
+    # (the shared corpus' PutBucketLogging records agree).
+    "requestParameters.BucketLoggingStatus.LoggingEnabled.TargetBucket": _STRING,
+    # S3 PutBucketVersioning: VersioningConfiguration (object) -> Status (Enabled | Suspended).
+    "requestParameters.VersioningConfiguration.Status": _STRING,
+    # RDS ModifyDBInstance / ModifyDBCluster: MasterUserPassword (String; CloudTrail masks the value, e.g.
+    # "****", the corpus' records show a string); the ModifyDBInstance response's DBInstance ->
+    # PendingModifiedValues (object) -> MasterUserPassword (String).
+    "requestParameters.masterUserPassword": _STRING,
+    "responseElements.pendingModifiedValues.masterUserPassword": _STRING,
+    # RDS ModifyDBInstance / RestoreDBInstanceFromDBSnapshot / RestoreDBInstanceToPointInTime:
+    # PubliclyAccessible (Boolean); their response's DBInstance.PubliclyAccessible (Boolean).
+    "requestParameters.publiclyAccessible": _BOOLEAN,
+    "responseElements.publiclyAccessible": _BOOLEAN,
+    # Security Hub BatchUpdateFindings: Workflow (WorkflowUpdate, an object) -> Status (NEW | NOTIFIED |
+    # RESOLVED | SUPPRESSED); UpdateFindings: RecordState (ACTIVE | ARCHIVED).
+    "requestParameters.Workflow.Status": _STRING,
+    "requestParameters.RecordState": _STRING,
+    # Lambda AddPermission: Principal (String).
+    "requestParameters.principal": _STRING,
 }
 
 
