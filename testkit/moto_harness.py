@@ -321,12 +321,8 @@ class MotoHarness:
 
     def reset(self) -> None:
         """Forget every resource (moto's /moto-api/reset) and every injected fault."""
-        import urllib.request
-
         self.faults.clear()
-        urllib.request.urlopen(
-            urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"), timeout=5
-        )
+        self.moto_api("reset", {})
 
     def moto_api(self, path: str, body: dict[str, Any]) -> None:
         """POST to moto's own control API (``/moto-api/<path>``): state transitions, queued results."""

@@ -122,7 +122,6 @@ class PipelineHealth(Construct):
                 "it in the fast-path dead-letter queue. The alarm path still pages for it; read the message "
                 "(the CloudTrail event and the error) and check the forwarder's permissions and throttling.",
             )
-        if fast_path_dead_letter_queue is not None:
             self.alarms["episode-store-failures"] = self._at_least_one(
                 "episode-store-failures",
                 name_prefix,
